@@ -1,0 +1,106 @@
+"""infisical-async: an asyncio SDK for the Infisical secrets API.
+
+>>> async with AsyncInfisicalClient(auth=UniversalAuth(client_id=..., client_secret=...),
+...                                 project_id=..., environment="dev") as client:
+...     secret = await client.secrets.get("DATABASE_URL")
+
+The blocking twin of everything here is the ``infisical_sync`` package.
+"""
+
+import logging
+
+from ._auth import AuthStrategy, TokenAuth, UniversalAuth
+from ._client import AsyncInfisicalClient
+from ._keeper import HeldLease
+from ._types import NOT_GIVEN, NotGiven, Timeout
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    ApprovalRequiredError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    ConfigurationError,
+    ConflictError,
+    InfisicalError,
+    InternalServerError,
+    InvalidArgumentError,
+    LeaseRevocationError,
+    MissingArgumentError,
+    NotAuthenticatedError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    UnprocessableEntityError,
+)
+from .models import (
+    AccessToken,
+    ApprovalRequest,
+    DynamicSecret,
+    Environment,
+    Folder,
+    Lease,
+    NewSecret,
+    Project,
+    Secret,
+    SecretImport,
+    SecretList,
+    SecretMetadata,
+    SecretUpdate,
+    Tag,
+)
+from .providers import GenericProvider, RedisProvider, SqlDatabaseProvider
+
+logging.getLogger("infisical_async").addHandler(logging.NullHandler())
+
+__all__ = [
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AccessToken",
+    "ApprovalRequest",
+    "ApprovalRequiredError",
+    "AsyncInfisicalClient",
+    "AuthStrategy",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConfigurationError",
+    "ConflictError",
+    "DynamicSecret",
+    "Environment",
+    "Folder",
+    "GenericProvider",
+    "HeldLease",
+    "InfisicalError",
+    "InternalServerError",
+    "InvalidArgumentError",
+    "Lease",
+    "LeaseRevocationError",
+    "MissingArgumentError",
+    "NewSecret",
+    "NotAuthenticatedError",
+    "NotFoundError",
+    "NotGiven",
+    "PermissionDeniedError",
+    "Project",
+    "RateLimitError",
+    "RedisProvider",
+    "ResponseValidationError",
+    "Secret",
+    "SecretImport",
+    "SecretList",
+    "SecretMetadata",
+    "SecretUpdate",
+    "SqlDatabaseProvider",
+    "Tag",
+    "Timeout",
+    "TokenAuth",
+    "UnprocessableEntityError",
+    "UniversalAuth",
+    "__version__",
+]

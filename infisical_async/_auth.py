@@ -1,0 +1,211 @@
+"""Credentials and the access-token lifecycle.
+
+One :class:`TokenManager` per client keeps the current access token fresh: it logs in lazily,
+renews at about two thirds of the token's lifetime, logs in again when a renewal would pass
+the max TTL or is refused, and runs at most one login/renew at a time however many
+coroutines need a token (the others wait for that one result).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import attrs
+
+from ._constants import RENEW_FRACTION
+from ._retry import RetryMode
+from ._serde import structure
+from ._transport import Transport
+from .errors import APIStatusError, AuthenticationError, NotAuthenticatedError
+from .models import AccessToken
+
+__all__ = ["AuthStrategy", "TokenAuth", "TokenManager", "UniversalAuth"]
+
+log = logging.getLogger("infisical_async")
+
+LOGIN_PATH = "/api/v1/auth/universal-auth/login"
+RENEW_PATH = "/api/v1/auth/token/renew"
+REVOKE_PATH = "/api/v1/auth/token/revoke"
+
+
+class AuthStrategy(Protocol):
+    """A way to obtain an access token. ``login`` is called again whenever one is needed."""
+
+    async def login(self, transport: Transport) -> AccessToken: ...
+
+
+@attrs.frozen(kw_only=True)
+class UniversalAuth:
+    """Machine-identity Universal Auth (client id + client secret)."""
+
+    client_id: str
+    client_secret: str = attrs.field(repr=False)
+
+    async def login(self, transport: Transport) -> AccessToken:
+        data = await transport.request(
+            "POST",
+            LOGIN_PATH,
+            json={"clientId": self.client_id, "clientSecret": self.client_secret},
+            mode=RetryMode.IDEMPOTENT,
+        )
+        return structure(data, AccessToken)
+
+
+@attrs.frozen(kw_only=True)
+class TokenAuth:
+    """A ready access token (a token-auth token, or one obtained elsewhere).
+
+    It is used as given: it cannot be renewed by logging in again, so when the server
+    rejects it the client raises :class:`~infisical_async.AuthenticationError`.
+    """
+
+    token: str = attrs.field(repr=False)
+
+
+class TokenManager:
+    def __init__(
+        self,
+        transport: Transport,
+        strategy: AuthStrategy | TokenAuth | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self._transport = transport
+        self._strategy: AuthStrategy | None = None
+        self._clock = clock
+        self._rng = rng
+        self._token: str | None = None
+        self._renew_at: float | None = None
+        self._expires_at: float | None = None
+        self._max_deadline: float | None = None
+        self._configured_ttl = 0
+        self._refresh: asyncio.Future[str] | None = None
+        self.logins = 0
+        self.renewals = 0
+        if isinstance(strategy, TokenAuth):
+            self.set_token(strategy.token)
+        else:
+            self._strategy = strategy
+
+    @property
+    def strategy(self) -> AuthStrategy | None:
+        return self._strategy
+
+    @property
+    def can_login(self) -> bool:
+        return self._strategy is not None
+
+    @property
+    def current_token(self) -> str | None:
+        return self._token
+
+    def set_strategy(self, strategy: AuthStrategy) -> None:
+        self._strategy = strategy
+
+    def set_token(self, token: str) -> None:
+        """Use ``token`` as is, with no known expiry (it is not renewed on a schedule)."""
+        self._token = token
+        self._renew_at = self._expires_at = self._max_deadline = None
+        self._configured_ttl = 0
+
+    def store(self, access: AccessToken, *, renewed: bool) -> str:
+        now = self._clock()
+        self._token = access.access_token
+        if not renewed:
+            self._configured_ttl = access.expires_in
+            self._max_deadline = (
+                now + access.access_token_max_ttl if access.access_token_max_ttl else None
+            )
+        if access.expires_in > 0:
+            self._expires_at = now + access.expires_in
+            jitter = 1 - 0.1 * self._rng()
+            self._renew_at = now + access.expires_in * RENEW_FRACTION * jitter
+        else:
+            self._expires_at = self._renew_at = None
+        return access.access_token
+
+    def clear(self) -> None:
+        self._token = None
+        self._renew_at = self._expires_at = self._max_deadline = None
+
+    async def token(self) -> str:
+        """The access token to send now, refreshing first if it is due."""
+        token = self._token
+        if token is not None and (self._renew_at is None or self._clock() < self._renew_at):
+            return token
+        return await self._single_flight(force_login=False)
+
+    async def after_rejection(self, rejected: str) -> str:
+        """The server refused ``rejected``: return a new token, logging in at most once."""
+        if self._token is not None and self._token != rejected:
+            return self._token  # another caller already replaced it
+        return await self._single_flight(force_login=True)
+
+    async def _single_flight(self, *, force_login: bool) -> str:
+        if self._refresh is None or self._refresh.done():
+            if self._strategy is None and self._token is None:
+                raise NotAuthenticatedError(
+                    "no access token: pass auth= to the client, call "
+                    "client.auth.universal_auth.login(...), or client.auth.set_access_token(...)"
+                )
+            task = asyncio.ensure_future(self._do_refresh(force_login))
+            # A refresh nobody waits for any more (all callers cancelled) must not warn.
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+            self._refresh = task
+        # shield: a cancelled caller must not cancel the refresh others are waiting on.
+        return await asyncio.shield(self._refresh)
+
+    def _renewal_possible(self, now: float) -> bool:
+        if self._token is None or self._expires_at is None or now >= self._expires_at:
+            return False
+        # Never ask to renew past the max TTL: old servers delete the token and answer 401.
+        return self._max_deadline is None or now + self._configured_ttl <= self._max_deadline
+
+    async def _do_refresh(self, force_login: bool) -> str:
+        now = self._clock()
+        if not force_login and self._strategy is not None and self._renewal_possible(now):
+            assert self._token is not None
+            try:
+                data = await self._transport.request(
+                    "POST", RENEW_PATH, json={"accessToken": self._token}, mode=RetryMode.IDEMPOTENT
+                )
+                access = structure(data, AccessToken)
+            except APIStatusError as exc:
+                log.debug(
+                    "token renewal refused (%s %s); logging in again", exc.status_code, exc.error
+                )
+            else:
+                self.renewals += 1
+                log.debug("access token renewed; expires in %ss", access.expires_in)
+                return self.store(access, renewed=True)
+        if self._strategy is None:
+            token = self._token
+            if token is None or force_login:
+                raise AuthenticationError(
+                    401,
+                    "the access token was rejected and the client has no credentials "
+                    "to log in again",
+                    error="NotAuthenticated",
+                )
+            return token
+        access = await self._strategy.login(self._transport)
+        self.logins += 1
+        log.debug(
+            "logged in; token expires in %ss (max TTL %ss)",
+            access.expires_in,
+            access.access_token_max_ttl,
+        )
+        return self.store(access, renewed=False)
+
+    async def aclose(self) -> None:
+        if self._refresh is not None and not self._refresh.done():
+            self._refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._refresh

@@ -1,0 +1,292 @@
+"""``AsyncInfisicalClient``: configuration, lifecycle and the namespaces."""
+
+from __future__ import annotations
+
+import copy
+import os
+import ssl as ssl_module
+import warnings
+from collections.abc import Mapping
+from datetime import timedelta
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from ._auth import AuthStrategy, TokenAuth, TokenManager, UniversalAuth
+from ._cache import ResponseCache
+from ._constants import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_SITE_URL
+from ._retry import RetryMode
+from ._transport import Transport
+from ._ttl import MIN_TTL_MS
+from ._types import NOT_GIVEN, NotGiven, Timeout
+from ._validation import require_path
+from .errors import AuthenticationError, ConfigurationError, InvalidArgumentError
+from .resources.auth import AsyncAuth
+from .resources.dynamic_secrets import AsyncDynamicSecrets
+from .resources.folders import AsyncFolders
+from .resources.projects import AsyncProjects
+from .resources.secrets import AsyncSecrets
+
+__all__ = ["AsyncInfisicalClient"]
+
+
+def _site_url_from_env() -> str | None:
+    for name in ("INFISICAL_SITE_URL", "INFISICAL_API_URL"):
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+def _normalise_site_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    # INFISICAL_API_URL conventionally ends in /api; our paths already start with it.
+    if url.endswith("/api"):
+        url = url[: -len("/api")]
+    if not url.startswith(("http://", "https://")):
+        raise InvalidArgumentError("site_url", "must start with http:// or https://")
+    return url
+
+
+class AsyncInfisicalClient:
+    """An asyncio client for the Infisical API, on one ``aiohttp.ClientSession``.
+
+    Use it as an async context manager (or call :meth:`aclose`)::
+
+        async with AsyncInfisicalClient(
+            auth=UniversalAuth(client_id=..., client_secret=...),
+            project_id="...", environment="dev",
+        ) as client:
+            secret = await client.secrets.get("DATABASE_URL")
+
+    Args:
+        site_url: Base URL of the Infisical server; defaults to ``INFISICAL_SITE_URL``,
+            then ``INFISICAL_API_URL``, then ``https://app.infisical.com``.
+        auth: ``UniversalAuth(...)`` (logs in and renews by itself) or ``TokenAuth(...)``.
+            Without it, log in with ``client.auth.universal_auth.login(...)``.
+        project_id: Default project for every call.
+        project_slug: Default project slug for dynamic secrets (else looked up once).
+        environment: Default environment slug for every call.
+        secret_path: Default folder path for secret calls.
+        timeout: Seconds (or a :class:`Timeout`) per request attempt; ``None`` disables.
+        max_retries: Retries of failed idempotent requests (see the README's retry policy).
+        cache_ttl: Seconds to keep ``secrets.get``/``list`` answers; ``0`` (default) is off.
+        http_session: Your own ``aiohttp.ClientSession``; used as is and never closed here.
+        ssl: An ``ssl.SSLContext`` (custom CA), or ``False`` to skip verification.
+        proxy: Proxy URL for every request.
+        headers: Extra headers for every request.
+        trust_env: Let aiohttp read proxy settings from the environment.
+        max_response_bytes: Refuse larger response bodies.
+        min_ttl: Smallest TTL accepted for dynamic secrets (the server's floor is 1 minute).
+    """
+
+    secrets: AsyncSecrets
+    folders: AsyncFolders
+    auth: AsyncAuth
+    dynamic_secrets: AsyncDynamicSecrets
+    projects: AsyncProjects
+
+    def __init__(
+        self,
+        *,
+        site_url: str | None = None,
+        auth: AuthStrategy | TokenAuth | None = None,
+        project_id: str | None = None,
+        project_slug: str | None = None,
+        environment: str | None = None,
+        secret_path: str = "/",
+        timeout: Timeout | float | None = Timeout(),
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        cache_ttl: float = 0.0,
+        http_session: aiohttp.ClientSession | None = None,
+        ssl: ssl_module.SSLContext | bool | None = None,
+        proxy: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        trust_env: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        min_ttl: timedelta = timedelta(milliseconds=MIN_TTL_MS),
+    ) -> None:
+        if not isinstance(max_retries, int) or max_retries < 0:
+            raise InvalidArgumentError("max_retries", "must be a non-negative integer")
+        if cache_ttl < 0:
+            raise InvalidArgumentError("cache_ttl", "must be >= 0")
+        self.site_url = _normalise_site_url(site_url or _site_url_from_env() or DEFAULT_SITE_URL)
+        self.project_id = project_id
+        self.project_slug = project_slug
+        self.environment = environment
+        self.secret_path = require_path(secret_path, "secret_path")
+        self.min_ttl = min_ttl
+        self._transport = Transport(
+            base_url=self.site_url,
+            timeout=Timeout.coerce(timeout),
+            max_retries=max_retries,
+            session=http_session,
+            ssl=ssl,
+            proxy=proxy,
+            headers=headers,
+            trust_env=trust_env,
+            max_response_bytes=max_response_bytes,
+        )
+        self._tokens = TokenManager(self._transport, auth)
+        self._cache = ResponseCache(cache_ttl)
+        self._secrets_v3 = False
+        self._project_slugs: dict[str, str] = {}
+        self._request_timeout: Timeout | None = None
+        self._request_retries: int | None = None
+        self._owner = True
+        self._make_namespaces()
+
+    def _make_namespaces(self) -> None:
+        self.secrets = AsyncSecrets(self)
+        self.folders = AsyncFolders(self)
+        self.auth = AsyncAuth(self)
+        self.dynamic_secrets = AsyncDynamicSecrets(self)
+        self.projects = AsyncProjects(self)
+
+    @classmethod
+    def from_env(cls, **options: Any) -> AsyncInfisicalClient:
+        """Build a client from the standard Infisical environment variables.
+
+        Reads ``INFISICAL_UNIVERSAL_AUTH_CLIENT_ID`` + ``INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET``
+        (Universal Auth) or ``INFISICAL_TOKEN`` (a ready token), and the site URL from
+        ``INFISICAL_SITE_URL``/``INFISICAL_API_URL``. Other keyword arguments go to the
+        constructor.
+
+        Raises:
+            ConfigurationError: no credentials, or only half of a client id/secret pair.
+        """
+        env = os.environ
+        client_id = env.get("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID")
+        client_secret = env.get("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET")
+        token = env.get("INFISICAL_TOKEN")
+        auth: AuthStrategy | TokenAuth
+        if client_id and client_secret:
+            auth = UniversalAuth(client_id=client_id, client_secret=client_secret)
+        elif client_id or client_secret:
+            missing = (
+                ("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET",)
+                if client_id
+                else ("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID",)
+            )
+            raise ConfigurationError(
+                f"{missing[0]} is not set (the other half of Universal Auth is)", missing=missing
+            )
+        elif token:
+            auth = TokenAuth(token=token)
+        else:
+            missing = (
+                "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID",
+                "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET",
+                "INFISICAL_TOKEN",
+            )
+            raise ConfigurationError(
+                "no Infisical credentials in the environment: set "
+                "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID and INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET, "
+                "or INFISICAL_TOKEN",
+                missing=missing,
+            )
+        options.setdefault("auth", auth)
+        return cls(**options)
+
+    def with_options(
+        self,
+        *,
+        timeout: Timeout | float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> AsyncInfisicalClient:
+        """A view of this client with other per-request options (e.g. for one call).
+
+        It shares the session, token and cache; closing it does nothing.
+        """
+        clone = copy.copy(self)
+        clone._owner = False
+        if not isinstance(timeout, NotGiven):
+            clone._request_timeout = Timeout.coerce(timeout)
+        if not isinstance(max_retries, NotGiven):
+            clone._request_retries = max_retries
+        clone._make_namespaces()
+        return clone
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        mode: RetryMode,
+    ) -> Any:
+        """Send an authenticated request; on a rejected token, log in once and replay once."""
+        tokens = self._tokens
+        token = await tokens.token()
+        transport = self._transport
+        try:
+            return await transport.request(
+                method,
+                path,
+                params=params,
+                json=json,
+                token=token,
+                mode=mode,
+                timeout=self._request_timeout,
+                max_retries=self._request_retries,
+            )
+        except AuthenticationError:
+            if not tokens.can_login:
+                raise
+        token = await tokens.after_rejection(token)
+        return await transport.request(
+            method,
+            path,
+            params=params,
+            json=json,
+            token=token,
+            mode=mode,
+            timeout=self._request_timeout,
+            max_retries=self._request_retries,
+        )
+
+    @property
+    def closed(self) -> bool:
+        return self._transport.closed
+
+    async def aclose(self) -> None:
+        """Close the HTTP session (unless it was given to us). Safe to call twice."""
+        if not self._owner or self._transport.closed:
+            return
+        await self.dynamic_secrets.leases._stop_keepers()
+        await self._tokens.aclose()
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> AsyncInfisicalClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        transport = getattr(self, "_transport", None)
+        if (
+            getattr(self, "_owner", False)
+            and transport is not None
+            and not transport.closed
+            and transport._session is not None
+            and transport._owns_session
+        ):
+            warnings.warn(
+                "AsyncInfisicalClient was not closed; use `async with` or aclose()",
+                ResourceWarning,
+                stacklevel=2,
+            )
+
+    def __repr__(self) -> str:
+        return (
+            f"AsyncInfisicalClient(site_url={self.site_url!r}, "
+            f"project_id={self.project_id!r}, environment={self.environment!r})"
+        )

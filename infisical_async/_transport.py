@@ -1,0 +1,308 @@
+"""The HTTP layer: one aiohttp session, retries, bounded reads, error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import platform
+import random
+import ssl as ssl_module
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from ._constants import DEFAULT_MAX_RESPONSE_BYTES
+from ._retry import RetryMode, backoff_delay, parse_retry_after, should_retry_status
+from ._serde import dumps, loads
+from ._types import Timeout
+from ._version import __version__
+from .errors import (
+    STATUS_TO_ERROR,
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    ClientClosedError,
+    InternalServerError,
+    ResponseValidationError,
+    UnprocessableEntityError,
+)
+
+__all__ = ["Transport", "error_from_response", "is_route_not_found"]
+
+log = logging.getLogger("infisical_async")
+
+USER_AGENT = (
+    f"infisical-async/{__version__} python/{platform.python_version()} "
+    f"aiohttp/{aiohttp.__version__}"
+)
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def _issue_text(issue: Any) -> str:
+    if not isinstance(issue, dict):
+        return "invalid request"
+    path = ".".join(str(p) for p in issue.get("path") or [])
+    message = str(issue.get("message", "invalid"))
+    return f"{path}: {message}" if path else message
+
+
+def error_from_response(
+    status: int, body: bytes, headers: Mapping[str, str], *, method: str, path: str
+) -> APIStatusError:
+    """Map an error answer to the exception class, keeping message, error and request id."""
+    data: Any = None
+    try:
+        data = loads(body) if body else None
+    except ValueError:
+        data = None
+    request_id = headers.get("x-request-id") or headers.get("X-Request-Id")
+    if not isinstance(data, dict):
+        content_type = headers.get("Content-Type", "unknown content type").split(";")[0]
+        message = f"non-JSON error response ({content_type}, {len(body)} bytes)"
+        error = None
+        issues: list[dict[str, Any]] = []
+        details = None
+    else:
+        raw_message = data.get("message")
+        issues = (
+            [i for i in raw_message if isinstance(i, dict)] if isinstance(raw_message, list) else []
+        )
+        if isinstance(raw_message, list):
+            message = "; ".join(_issue_text(i) for i in raw_message) or "validation failed"
+        else:
+            message = str(raw_message) if raw_message is not None else "no message"
+        error = data.get("error") if isinstance(data.get("error"), str) else None
+        request_id = data.get("reqId") if isinstance(data.get("reqId"), str) else request_id
+        details = data.get("details")
+    if error == "ValidationFailure":
+        cls: type[APIStatusError] = UnprocessableEntityError
+    elif status == 403 and error == "TokenError":
+        cls = AuthenticationError
+    elif status >= 500:
+        cls = InternalServerError
+    else:
+        cls = STATUS_TO_ERROR.get(status, APIStatusError)
+    return cls(
+        status,
+        message,
+        error=error,
+        request_id=request_id,
+        method=method,
+        path=path,
+        details=details,
+        issues=issues,
+        retry_after=parse_retry_after(headers) if status in (429, 503) else None,
+    )
+
+
+def is_route_not_found(exc: APIStatusError) -> bool:
+    """True for the framework's "no such route" 404, as opposed to "no such secret"."""
+    return exc.status_code == 404 and exc.error == "Not Found" and exc.message.startswith("Route ")
+
+
+class Transport:
+    """Owns (or borrows) the one ``aiohttp.ClientSession`` of a client."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        timeout: Timeout,
+        max_retries: int,
+        session: aiohttp.ClientSession | None = None,
+        ssl: ssl_module.SSLContext | bool | None = None,
+        proxy: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        trust_env: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._session = session
+        self._owns_session = session is None
+        self._ssl = ssl
+        self._proxy = proxy
+        self._trust_env = trust_env
+        self.max_response_bytes = max_response_bytes
+        self._rng = rng
+        self._headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        for key, value in (headers or {}).items():
+            for existing in [k for k in self._headers if k.lower() == key.lower()]:
+                del self._headers[existing]
+            self._headers[key] = value
+        self._closed = False
+        self._aiohttp_timeout = timeout.to_aiohttp()
+        host = urlsplit(self.base_url).hostname or ""
+        if urlsplit(self.base_url).scheme == "http" and host not in _LOOPBACK_HOSTS:
+            log.warning(
+                "site URL %s uses plain http: tokens and secrets travel unencrypted", self.base_url
+            )
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ClientClosedError("the client is closed")
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=100, ttl_dns_cache=10, ssl=self._ssl if self._ssl is not None else True
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                headers=self._headers,
+                timeout=self._aiohttp_timeout,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=self._trust_env,
+                json_serialize=dumps,
+                raise_for_status=False,
+            )
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._session is not None and self._owns_session:
+            await self._session.close()
+            await asyncio.sleep(0)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        token: str | None = None,
+        mode: RetryMode,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> Any:
+        """Send a request and return its decoded JSON body; raise the mapped error otherwise."""
+        session = self.session()
+        url = self.base_url + path
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else None
+        retries = self.max_retries if max_retries is None else max_retries
+        client_timeout = self._aiohttp_timeout if timeout is None else timeout.to_aiohttp()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers=headers,
+                    timeout=client_timeout,
+                    proxy=self._proxy,
+                    allow_redirects=False,
+                    ssl=self._ssl if self._ssl is not None else True,
+                ) as response:
+                    status = response.status
+                    body = await self._read(response, method, path)
+                    if status < 300:
+                        try:
+                            return loads(body) if body else None
+                        except ValueError:
+                            raise ResponseValidationError(
+                                "the response body is not valid JSON",
+                                status_code=status,
+                                method=method,
+                                path=path,
+                            ) from None
+                    if 300 <= status < 400:
+                        # Never follow: a redirect would carry the token to another host.
+                        raise ResponseValidationError(
+                            f"unexpected redirect ({status}); check the site URL",
+                            status_code=status,
+                            method=method,
+                            path=path,
+                        )
+                    error = error_from_response(
+                        status, body, response.headers, method=method, path=path
+                    )
+            except asyncio.TimeoutError:
+                failure: Exception = APITimeoutError("request timed out", method=method, path=path)
+                reached = True
+            except aiohttp.ClientConnectorError as exc:
+                failure = APIConnectionError(
+                    f"cannot connect: {type(exc).__name__}", method=method, path=path
+                )
+                reached = False
+            except (aiohttp.ClientError, OSError) as exc:
+                failure = APIConnectionError(
+                    f"connection failed: {type(exc).__name__}", method=method, path=path
+                )
+                reached = True
+            else:
+                delay = None
+                if attempt <= retries and should_retry_status(mode, status, error.retry_after):
+                    delay = backoff_delay(attempt, retry_after=error.retry_after, rng=self._rng)
+                if delay is None:
+                    raise error
+                self._log_retry(method, path, attempt, delay, status=status)
+                await asyncio.sleep(delay)
+                continue
+            retryable = mode is RetryMode.IDEMPOTENT or not reached
+            if not retryable or attempt > retries:
+                raise failure from None
+            delay = backoff_delay(attempt, rng=self._rng) or 0.0
+            self._log_retry(method, path, attempt, delay, failure=type(failure).__name__)
+            await asyncio.sleep(delay)
+
+    def _log_retry(
+        self,
+        method: str,
+        path: str,
+        attempt: int,
+        delay: float,
+        *,
+        status: int | None = None,
+        failure: str | None = None,
+    ) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "retrying %s %s after %s (attempt %d) in %.3fs",
+                method,
+                path.split("?")[0],
+                status if status is not None else failure,
+                attempt,
+                delay,
+            )
+
+    async def _read(self, response: aiohttp.ClientResponse, method: str, path: str) -> bytes:
+        limit = self.max_response_bytes
+        length = response.content_length
+        if length is not None:
+            if length > limit:
+                raise ResponseValidationError(
+                    f"response body of {length} bytes exceeds the {limit}-byte limit",
+                    status_code=response.status,
+                    method=method,
+                    path=path,
+                )
+            return await response.read()
+        chunks = []
+        total = 0
+        async for chunk in response.content.iter_chunked(65536):
+            total += len(chunk)
+            if total > limit:
+                raise ResponseValidationError(
+                    f"response body exceeds the {limit}-byte limit",
+                    status_code=response.status,
+                    method=method,
+                    path=path,
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def __repr__(self) -> str:
+        return f"<Transport {self.base_url} closed={self._closed}>"

@@ -1,0 +1,53 @@
+"""Checks on caller input, run before any request is sent."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from .errors import InvalidArgumentError, MissingArgumentError
+
+__all__ = ["flag", "pick", "require_name", "require_path", "require_str"]
+
+T = TypeVar("T")
+
+
+def pick(value: T | None, default: T | None, argument: str) -> T:
+    """The call's value, else the client default, else a MissingArgumentError naming it."""
+    if value is not None:
+        return value
+    if default is not None:
+        return default
+    raise MissingArgumentError(argument)
+
+
+def require_str(value: Any, argument: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidArgumentError(argument, f"expected a string, got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidArgumentError(argument, "must be a non-empty string")
+    return value
+
+
+def require_name(value: Any, argument: str) -> str:
+    """A secret or resource name: non-empty, and no ``/`` or ``:`` (the server refuses them)."""
+    value = require_str(value, argument).strip()
+    if "/" in value or ":" in value:
+        raise InvalidArgumentError(argument, "must not contain '/' or ':'")
+    return value
+
+
+def require_path(value: Any, argument: str) -> str:
+    """A folder path such as ``/`` or ``/app/db``; normalised as the server does."""
+    value = require_str(value, argument).strip()
+    if not value.startswith("/"):
+        raise InvalidArgumentError(argument, "must start with '/'")
+    if "//" in value or any(part in (".", "..") for part in value.split("/")):
+        raise InvalidArgumentError(argument, "must not contain empty, '.' or '..' segments")
+    return value.rstrip("/") or "/"
+
+
+def flag(value: bool, argument: str) -> str:
+    """Query flags go out as the literal strings the server's enum accepts."""
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(argument, f"expected a bool, got {type(value).__name__}")
+    return "true" if value else "false"

@@ -1,0 +1,104 @@
+"""``client.folders``: the folder tree of an environment."""
+
+from __future__ import annotations
+
+import builtins
+
+from .._retry import RetryMode
+from .._serde import structure
+from .._validation import pick, require_name, require_path
+from ..errors import InvalidArgumentError
+from ..models import Folder
+from ._base import AsyncResource, segment, unwrap
+
+__all__ = ["AsyncFolders"]
+
+
+class AsyncFolders(AsyncResource):
+    """Folders. Reached as ``client.folders``."""
+
+    def _scope(self, project_id: str | None, environment: str | None) -> tuple[str, str]:
+        client = self._client
+        return (
+            pick(project_id, client.project_id, "project_id"),
+            pick(environment, client.environment, "environment"),
+        )
+
+    async def list(
+        self,
+        *,
+        path: str = "/",
+        recursive: bool = False,
+        project_id: str | None = None,
+        environment: str | None = None,
+    ) -> builtins.list[Folder]:
+        """List the folders under ``path`` (all descendants with ``recursive=True``).
+
+        Raises:
+            NotFoundError: the environment or path does not exist.
+        """
+        project, env = self._scope(project_id, environment)
+        params = {
+            "projectId": project,
+            "environment": env,
+            "path": require_path(path, "path"),
+            "recursive": "true" if recursive else "false",
+        }
+        data = await self._client._request(
+            "GET", "/api/v2/folders", params=params, mode=RetryMode.IDEMPOTENT
+        )
+        return structure(unwrap(data, "folders"), builtins.list[Folder])
+
+    async def create(
+        self,
+        name: str,
+        *,
+        path: str = "/",
+        description: str | None = None,
+        project_id: str | None = None,
+        environment: str | None = None,
+    ) -> Folder:
+        """Create folder ``name`` inside ``path`` (letters, digits, ``-`` and ``_`` only)."""
+        name = require_name(name, "name")
+        if not all(c.isalnum() or c in "-_" for c in name):
+            raise InvalidArgumentError("name", "may contain only letters, digits, '-' and '_'")
+        project, env = self._scope(project_id, environment)
+        body: dict[str, object] = {
+            "projectId": project,
+            "environment": env,
+            "name": name,
+            "path": require_path(path, "path"),
+        }
+        if description is not None:
+            body["description"] = description
+        data = await self._client._request(
+            "POST", "/api/v2/folders", json=body, mode=RetryMode.WRITE
+        )
+        return structure(unwrap(data, "folder"), Folder)
+
+    async def delete(
+        self,
+        folder: str,
+        *,
+        path: str = "/",
+        force: bool = False,
+        project_id: str | None = None,
+        environment: str | None = None,
+    ) -> Folder:
+        """Delete a folder (by id or name, inside ``path``) with everything in it.
+
+        Raises:
+            NotFoundError: no such folder.
+        """
+        folder = require_name(folder, "folder")
+        project, env = self._scope(project_id, environment)
+        body = {
+            "projectId": project,
+            "environment": env,
+            "path": require_path(path, "path"),
+            "forceDelete": force,
+        }
+        data = await self._client._request(
+            "DELETE", "/api/v2/folders/" + segment(folder), json=body, mode=RetryMode.IDEMPOTENT
+        )
+        return structure(unwrap(data, "folder"), Folder)

@@ -1,0 +1,413 @@
+"""``client.secrets``: read and write secrets."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .._retry import RetryMode
+from .._serde import structure, unstructure
+from .._transport import is_route_not_found
+from .._validation import flag, pick, require_name, require_path
+from ..errors import InvalidArgumentError, NotFoundError
+from ..models import NewSecret, Secret, SecretList, SecretMetadata, SecretType, SecretUpdate
+from ._base import AsyncResource, segment, unwrap
+
+__all__ = ["AsyncSecrets"]
+
+_V4 = {"base": "/api/v4/secrets", "batch": "/api/v4/secrets/batch", "project": "projectId"}
+_V3 = {
+    "base": "/api/v3/secrets/raw",
+    "batch": "/api/v3/secrets/batch/raw",
+    "project": "workspaceId",
+}
+
+
+def _check_type(value: str) -> str:
+    if value not in ("shared", "personal"):
+        raise InvalidArgumentError("type", "must be 'shared' or 'personal'")
+    return value
+
+
+def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v is not None}
+
+
+class AsyncSecrets(AsyncResource):
+    """Secrets of a project environment. Reached as ``client.secrets``.
+
+    ``project_id``, ``environment`` and ``secret_path`` default to the client's; a call
+    without either raises :class:`~infisical_async.MissingArgumentError` before sending.
+    """
+
+    async def _call(
+        self,
+        method: str,
+        which: str,
+        suffix: str,
+        project_id: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+        mode: RetryMode,
+    ) -> Any:
+        client = self._client
+        for _ in range(2):
+            api = _V3 if client._secrets_v3 else _V4
+            path = api[which] + suffix
+            query = {api["project"]: project_id, **params} if params is not None else None
+            payload = {api["project"]: project_id, **body} if body is not None else None
+            try:
+                return await client._request(method, path, params=query, json=payload, mode=mode)
+            except NotFoundError as exc:
+                if client._secrets_v3 or not is_route_not_found(exc):
+                    raise
+                # A server from before the v4 routes: use v3 from now on.
+                client._secrets_v3 = True
+        raise AssertionError("unreachable")
+
+    def _scope(
+        self, project_id: str | None, environment: str | None, secret_path: str | None
+    ) -> tuple[str, str, str]:
+        client = self._client
+        return (
+            pick(project_id, client.project_id, "project_id"),
+            pick(environment, client.environment, "environment"),
+            require_path(pick(secret_path, client.secret_path, "secret_path"), "secret_path"),
+        )
+
+    async def list(
+        self,
+        *,
+        project_id: str | None = None,
+        environment: str | None = None,
+        secret_path: str | None = None,
+        recursive: bool = False,
+        include_imports: bool = True,
+        expand_secret_references: bool = True,
+        view_secret_value: bool = True,
+        tag_slugs: Sequence[str] | None = None,
+    ) -> SecretList:
+        """List the secrets at a path (and its sub-folders with ``recursive=True``).
+
+        Every flag is sent explicitly, since server versions default them differently.
+
+        Args:
+            project_id: The project; defaults to the client's.
+            environment: Environment slug such as ``"dev"``; defaults to the client's.
+            secret_path: Folder path, ``"/"`` by default.
+            recursive: Include secrets of sub-folders.
+            include_imports: Include secrets imported into the path (in ``.imports``).
+            expand_secret_references: Replace ``${KEY}`` references with their values.
+            view_secret_value: ``False`` asks for masked values.
+            tag_slugs: Only secrets carrying one of these tags.
+
+        Returns:
+            The secrets, with ``to_dict()`` and ``get(key)`` helpers.
+
+        Raises:
+            MissingArgumentError: no project or environment.
+            APIStatusError: the server refused (NotFoundError, PermissionDeniedError, ...).
+        """
+        project, env, path = self._scope(project_id, environment, secret_path)
+        params = {
+            "environment": env,
+            "secretPath": path,
+            "recursive": flag(recursive, "recursive"),
+            "include_imports": flag(include_imports, "include_imports"),
+            "includeImports": flag(include_imports, "include_imports"),
+            "expandSecretReferences": flag(expand_secret_references, "expand_secret_references"),
+            "viewSecretValue": flag(view_secret_value, "view_secret_value"),
+        }
+        if tag_slugs:
+            params["tagSlugs"] = ",".join(require_name(t, "tag_slugs") for t in tag_slugs)
+        cache = self._client._cache
+        key = ("list", project, tuple(sorted(params.items())))
+        if cache.enabled:
+            cached = cache.get(key)
+            if cached is not None:
+                return cached  # type: ignore[no-any-return]
+        data = await self._call(
+            "GET", "base", "", project, params=params, mode=RetryMode.IDEMPOTENT
+        )
+        result = structure(data, SecretList)
+        if cache.enabled:
+            cache.put(key, result)
+        return result
+
+    async def get(
+        self,
+        name: str,
+        *,
+        project_id: str | None = None,
+        environment: str | None = None,
+        secret_path: str | None = None,
+        version: int | None = None,
+        type: SecretType = "shared",
+        include_imports: bool = True,
+        expand_secret_references: bool = True,
+        view_secret_value: bool = True,
+    ) -> Secret:
+        """Fetch one secret by name.
+
+        Args:
+            name: The secret's key.
+            version: A past version instead of the latest.
+            type: ``"shared"`` or ``"personal"``.
+            include_imports: Fall back to imported secrets when the path has no such key.
+            expand_secret_references: Replace ``${KEY}`` references with their values.
+
+        Raises:
+            NotFoundError: no such secret (or environment/folder).
+        """
+        name = require_name(name, "name")
+        project, env, path = self._scope(project_id, environment, secret_path)
+        if version is not None and (not isinstance(version, int) or version < 1):
+            raise InvalidArgumentError("version", "must be a positive integer")
+        params = {
+            "environment": env,
+            "secretPath": path,
+            "type": _check_type(type),
+            "include_imports": flag(include_imports, "include_imports"),
+            "expandSecretReferences": flag(expand_secret_references, "expand_secret_references"),
+            "viewSecretValue": flag(view_secret_value, "view_secret_value"),
+        }
+        if version is not None:
+            params["version"] = str(version)
+        cache = self._client._cache
+        key = ("get", project, name, tuple(sorted(params.items())))
+        if cache.enabled:
+            cached = cache.get(key)
+            if cached is not None:
+                return cached  # type: ignore[no-any-return]
+        data = await self._call(
+            "GET", "base", "/" + segment(name), project, params=params, mode=RetryMode.IDEMPOTENT
+        )
+        result = structure(unwrap(data, "secret"), Secret)
+        if cache.enabled:
+            cache.put(key, result)
+        return result
+
+    async def create(
+        self,
+        name: str,
+        value: str,
+        *,
+        project_id: str | None = None,
+        environment: str | None = None,
+        secret_path: str | None = None,
+        comment: str | None = None,
+        tag_ids: Sequence[str] | None = None,
+        type: SecretType = "shared",
+        skip_multiline_encoding: bool | None = None,
+        reminder_note: str | None = None,
+        reminder_repeat_days: int | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Secret:
+        """Create a secret. The server trims the value (keeping one trailing newline).
+
+        Raises:
+            BadRequestError: a secret with this name already exists.
+            ApprovalRequiredError: a change-approval policy holds the write.
+        """
+        name = require_name(name, "name")
+        if not isinstance(value, str):
+            raise InvalidArgumentError("value", f"expected a string, got {type_name(value)}")
+        project, env, path = self._scope(project_id, environment, secret_path)
+        body = _drop_none(
+            {
+                "environment": env,
+                "secretPath": path,
+                "secretValue": value,
+                "secretComment": comment,
+                "type": _check_type(type),
+                "tagIds": list(tag_ids) if tag_ids is not None else None,
+                "skipMultilineEncoding": skip_multiline_encoding,
+                "secretReminderNote": reminder_note,
+                "secretReminderRepeatDays": reminder_repeat_days,
+                "secretMetadata": _metadata(metadata),
+            }
+        )
+        data = await self._call(
+            "POST", "base", "/" + segment(name), project, body=body, mode=RetryMode.WRITE
+        )
+        self._client._cache.invalidate_project(project)
+        return structure(unwrap(data, "secret"), Secret)
+
+    async def update(
+        self,
+        name: str,
+        *,
+        value: str | None = None,
+        new_name: str | None = None,
+        comment: str | None = None,
+        project_id: str | None = None,
+        environment: str | None = None,
+        secret_path: str | None = None,
+        tag_ids: Sequence[str] | None = None,
+        type: SecretType = "shared",
+        skip_multiline_encoding: bool | None = None,
+        reminder_note: str | None = None,
+        reminder_repeat_days: int | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Secret:
+        """Change a secret's value, name, comment or tags (``tag_ids`` replaces the set).
+
+        Raises:
+            NotFoundError: no such secret.
+            ApprovalRequiredError: a change-approval policy holds the write.
+        """
+        name = require_name(name, "name")
+        if new_name is not None:
+            new_name = require_name(new_name, "new_name")
+        if value is not None and not isinstance(value, str):
+            raise InvalidArgumentError("value", f"expected a string, got {type_name(value)}")
+        project, env, path = self._scope(project_id, environment, secret_path)
+        body = _drop_none(
+            {
+                "environment": env,
+                "secretPath": path,
+                "secretValue": value,
+                "newSecretName": new_name,
+                "secretComment": comment,
+                "type": _check_type(type),
+                "tagIds": list(tag_ids) if tag_ids is not None else None,
+                "skipMultilineEncoding": skip_multiline_encoding,
+                "secretReminderNote": reminder_note,
+                "secretReminderRepeatDays": reminder_repeat_days,
+                "secretMetadata": _metadata(metadata),
+            }
+        )
+        data = await self._call(
+            "PATCH", "base", "/" + segment(name), project, body=body, mode=RetryMode.WRITE
+        )
+        self._client._cache.invalidate_project(project)
+        return structure(unwrap(data, "secret"), Secret)
+
+    async def delete(
+        self,
+        name: str,
+        *,
+        project_id: str | None = None,
+        environment: str | None = None,
+        secret_path: str | None = None,
+        type: SecretType = "shared",
+    ) -> Secret:
+        """Delete a secret and return it as it was.
+
+        Raises:
+            NotFoundError: no such secret (for instance, already deleted).
+        """
+        name = require_name(name, "name")
+        project, env, path = self._scope(project_id, environment, secret_path)
+        body = {"environment": env, "secretPath": path, "type": _check_type(type)}
+        data = await self._call(
+            "DELETE", "base", "/" + segment(name), project, body=body, mode=RetryMode.IDEMPOTENT
+        )
+        self._client._cache.invalidate_project(project)
+        return structure(unwrap(data, "secret"), Secret)
+
+    async def batch_create(
+        self,
+        secrets: Sequence[NewSecret] | Mapping[str, str],
+        *,
+        project_id: str | None = None,
+        environment: str | None = None,
+        secret_path: str | None = None,
+    ) -> builtins.list[Secret]:
+        """Create several secrets in one request; it fails whole if any name exists.
+
+        Args:
+            secrets: ``NewSecret`` items, or a ``{key: value}`` mapping.
+        """
+        items = (
+            [NewSecret(key=k, value=v) for k, v in secrets.items()]
+            if isinstance(secrets, Mapping)
+            else list(secrets)
+        )
+        if not items:
+            raise InvalidArgumentError("secrets", "must contain at least one secret")
+        for item in items:
+            if not isinstance(item, NewSecret):
+                raise InvalidArgumentError("secrets", "items must be NewSecret instances")
+            require_name(item.key, "secrets[].key")
+        project, env, path = self._scope(project_id, environment, secret_path)
+        body = {
+            "environment": env,
+            "secretPath": path,
+            "secrets": [_drop_none(unstructure(i)) for i in items],
+        }
+        data = await self._call("POST", "batch", "", project, body=body, mode=RetryMode.WRITE)
+        self._client._cache.invalidate_project(project)
+        return structure(unwrap(data, "secrets"), list[Secret])
+
+    async def batch_update(
+        self,
+        secrets: Sequence[SecretUpdate],
+        *,
+        mode: str = "failOnNotFound",
+        project_id: str | None = None,
+        environment: str | None = None,
+        secret_path: str | None = None,
+    ) -> builtins.list[Secret]:
+        """Update several secrets in one request.
+
+        Args:
+            mode: ``"failOnNotFound"`` (default), ``"ignore"`` (skip missing) or
+                ``"upsert"`` (create missing).
+        """
+        if mode not in ("failOnNotFound", "ignore", "upsert"):
+            raise InvalidArgumentError("mode", "must be 'failOnNotFound', 'ignore' or 'upsert'")
+        items = list(secrets)
+        if not items:
+            raise InvalidArgumentError("secrets", "must contain at least one update")
+        for item in items:
+            if not isinstance(item, SecretUpdate):
+                raise InvalidArgumentError("secrets", "items must be SecretUpdate instances")
+            require_name(item.key, "secrets[].key")
+        project, env, path = self._scope(project_id, environment, secret_path)
+        body = {
+            "environment": env,
+            "secretPath": path,
+            "mode": mode,
+            "secrets": [_drop_none(unstructure(i)) for i in items],
+        }
+        data = await self._call("PATCH", "batch", "", project, body=body, mode=RetryMode.WRITE)
+        self._client._cache.invalidate_project(project)
+        return structure(unwrap(data, "secrets"), list[Secret])
+
+    async def batch_delete(
+        self,
+        names: Sequence[str],
+        *,
+        type: SecretType = "shared",
+        project_id: str | None = None,
+        environment: str | None = None,
+        secret_path: str | None = None,
+    ) -> builtins.list[Secret]:
+        """Delete several secrets by name in one request."""
+        if isinstance(names, str) or not names:
+            raise InvalidArgumentError("names", "must be a non-empty sequence of names")
+        keys = [require_name(n, "names[]") for n in names]
+        project, env, path = self._scope(project_id, environment, secret_path)
+        body = {
+            "environment": env,
+            "secretPath": path,
+            "secrets": [{"secretKey": k, "type": _check_type(type)} for k in keys],
+        }
+        data = await self._call(
+            "DELETE", "batch", "", project, body=body, mode=RetryMode.IDEMPOTENT
+        )
+        self._client._cache.invalidate_project(project)
+        return structure(unwrap(data, "secrets"), list[Secret])
+
+
+def type_name(value: object) -> str:
+    return type(value).__name__
+
+
+def _metadata(metadata: Mapping[str, str] | None) -> list[dict[str, Any]] | None:
+    if metadata is None:
+        return None
+    return [unstructure(SecretMetadata(key=k, value=v)) for k, v in metadata.items()]

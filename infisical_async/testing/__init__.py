@@ -1,0 +1,25 @@
+"""An Infisical-compatible server on loopback, for tests, demos and benchmarks.
+
+It speaks the wire contract of the real server (paths, casing, status codes, error bodies)
+for machine-identity auth, secrets (v3 and v4), folders, imports, tags, dynamic secrets and
+leases. PostgreSQL and Redis dynamic secrets really create and drop database users (install
+``infisical-async[testing]`` for the drivers). ``compat="2024"`` behaves like an
+October-2024 server instead of current upstream.
+
+From a shell::
+
+    python -m infisical_async.testing --host 127.0.0.1 --port 0
+
+From Python::
+
+    async with EmbeddedServer() as server:
+        server.info.site_url, server.info.client_id, server.info.client_secret
+        server.control.fail_next(3, status=503)
+
+The pytest plugin (installed with the package) provides the ``infisical_server`` fixture.
+"""
+
+from ._app import CONTROL_PREFIX
+from ._server import EmbeddedServer, ServerControl, ServerInfo
+
+__all__ = ["CONTROL_PREFIX", "EmbeddedServer", "ServerControl", "ServerInfo"]

@@ -1,0 +1,73 @@
+"""``python -m infisical_async.testing``: run the embedded server until interrupted.
+
+Once it accepts connections it prints one JSON line on stdout with the site URL, the seeded
+machine identity's credentials, the project and its environments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+
+from ._server import EmbeddedServer
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m infisical_async.testing",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--client-id", help="fixed universal-auth client id")
+    parser.add_argument("--client-secret", help="fixed universal-auth client secret")
+    parser.add_argument("--access-token-ttl", type=int, default=3600, metavar="SECONDS")
+    parser.add_argument("--access-token-max-ttl", type=int, default=86400, metavar="SECONDS")
+    parser.add_argument(
+        "--compat",
+        choices=("current", "2024"),
+        default="current",
+        help="behave like current upstream or like an October-2024 server",
+    )
+    parser.add_argument(
+        "--allow-short-ttl",
+        action="store_true",
+        help="accept dynamic-secret TTLs under one minute (down to 1s)",
+    )
+    return parser
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    server = EmbeddedServer(
+        host=args.host,
+        port=args.port,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        access_token_ttl=args.access_token_ttl,
+        access_token_max_ttl=args.access_token_max_ttl,
+        compat=args.compat,
+        allow_short_ttl=args.allow_short_ttl,
+    )
+    async with server:
+        print(json.dumps(server.info.as_json()), flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

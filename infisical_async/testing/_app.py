@@ -1,0 +1,208 @@
+"""The aiohttp application: routes, error rendering, request ids, faults, control endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from .._serde import dumps
+from ._context import Context
+from ._faults import Fault
+from ._routes_auth import add_auth_routes
+from ._routes_dynamic import LeaseSweeper, add_dynamic_secret_routes
+from ._routes_folders import add_folder_routes
+from ._routes_secrets import add_import_and_tag_routes, add_secret_routes
+from ._wire import ApiError, F, gen_req_id, validate
+
+__all__ = ["CONTROL_PREFIX", "build_app"]
+
+log = logging.getLogger("infisical_async.testing")
+CONTROL_PREFIX = "/__infisical_testing__"
+"""Fault and inspection endpoints live under this prefix; a real server has nothing there."""
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+CONTEXT_KEY = web.AppKey("context", Context)
+SWEEPER_KEY = web.AppKey("sweeper", LeaseSweeper)
+
+_FAULT_MESSAGES = {
+    429: ("RateLimitExceeded", "Rate limit exceeded. Please try again in {s} seconds"),
+    500: ("InternalServerError", "Something went wrong"),
+    502: ("BadGateway", "Bad Gateway"),
+    503: ("ServiceUnavailable", "Service Unavailable"),
+    504: ("GatewayTimeoutError", "Gateway Timeout"),
+}
+
+
+def _error_response(
+    ctx: Context,
+    status: int,
+    message: Any,
+    error: str,
+    req_id: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    if error == "ValidationFailure" and ctx.legacy:
+        status = 401  # the 2024 server's validation errors came back as 401
+    body: dict[str, Any] = {}
+    if not ctx.legacy:
+        body["reqId"] = req_id
+    body.update({"statusCode": status, "message": message, "error": error})
+    if details is not None:
+        body["details"] = details
+    return web.Response(
+        status=status, body=dumps(body).encode(), content_type="application/json", headers=headers
+    )
+
+
+def _route_not_found(request: web.Request) -> web.Response:
+    # Fastify's own 404: no reqId, and the query string is part of the message.
+    body = {
+        "message": f"Route {request.method}:{request.path_qs} not found",
+        "error": "Not Found",
+        "statusCode": 404,
+    }
+    return web.Response(status=404, body=dumps(body).encode(), content_type="application/json")
+
+
+async def _drop_mid_body(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    """Send the headers and half the body, then cut the connection."""
+    body = response.body if isinstance(response, web.Response) else b""
+    payload = body if isinstance(body, bytes) else b"{}"
+    stream = web.StreamResponse(
+        status=response.status, headers={"Content-Type": "application/json"}
+    )
+    stream.content_length = len(payload)
+    await stream.prepare(request)
+    await stream.write(payload[: max(1, len(payload) // 2)])
+    if request.transport is not None:
+        request.transport.abort()
+    return stream
+
+
+def build_app(ctx: Context) -> web.Application:
+    @web.middleware
+    async def wire(request: web.Request, handler: Handler) -> web.StreamResponse:
+        req_id = gen_req_id()
+        path = request.path
+        control = path.startswith(CONTROL_PREFIX)
+        fault: Fault | None = None
+        if not control:
+            resource = request.match_info.route.resource
+            ctx.faults.count(f"{request.method} {resource.canonical if resource else 'unmatched'}")
+            fault = ctx.faults.take(request.method, path)
+        try:
+            if fault is not None and fault.kind == "status":
+                error, message = _FAULT_MESSAGES.get(fault.status, ("Error", "Injected fault"))
+                headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
+                response: web.StreamResponse = _error_response(
+                    ctx,
+                    fault.status,
+                    message.format(s=fault.retry_after or 60),
+                    error,
+                    req_id,
+                    headers=headers,
+                )
+            else:
+                if fault is not None and fault.kind == "delay":
+                    await asyncio.sleep(fault.delay)
+                response = await handler(request)
+        except ApiError as exc:
+            response = _error_response(ctx, exc.status, exc.message, exc.error, req_id, exc.details)
+        except web.HTTPNotFound:
+            response = _route_not_found(request)
+        except web.HTTPMethodNotAllowed:
+            response = _route_not_found(request)
+        except web.HTTPException:
+            raise
+        except Exception:
+            log.exception("embedded server: unhandled error on %s %s", request.method, path)
+            response = _error_response(
+                ctx, 500, "Something went wrong", "InternalServerError", req_id
+            )
+        response.headers["X-Request-Id"] = req_id
+        if fault is not None and fault.kind == "drop":
+            return await _drop_mid_body(request, response)
+        return response
+
+    app = web.Application(middlewares=[wire], client_max_size=8 * 1024 * 1024)
+    app[CONTEXT_KEY] = ctx
+    add_auth_routes(app, ctx)
+    if not ctx.legacy:
+        add_secret_routes(app, ctx, "v4")
+    add_secret_routes(app, ctx, "v3")
+    add_import_and_tag_routes(app, ctx)
+    add_folder_routes(app, ctx)
+    add_dynamic_secret_routes(app, ctx)
+    _add_control_routes(app, ctx)
+
+    sweeper = LeaseSweeper(ctx)
+    app[SWEEPER_KEY] = sweeper
+
+    async def lifecycle(_: web.Application) -> Any:
+        sweeper.start()
+        yield
+        await sweeper.stop()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app
+
+
+def _add_control_routes(app: web.Application, ctx: Context) -> None:
+    async def add_fault(request: web.Request) -> web.Response:
+        body = validate(
+            await ctx.body(request),
+            {
+                "kind": F("str", default="status", choices=("status", "delay", "drop")),
+                "count": F("int", default=1),
+                "status": F("int", default=503),
+                "retryAfter": F("str"),
+                "delay": F("any", default=0.0),
+                "path": F("str"),
+                "method": F("str"),
+            },
+        )
+        ctx.faults.add(
+            Fault(
+                kind=body["kind"],
+                remaining=int(body["count"]),
+                status=int(body["status"]),
+                retry_after=body.get("retryAfter"),
+                delay=float(body["delay"]),
+                path=re.compile(body["path"]) if body.get("path") else None,
+                method=body.get("method"),
+            )
+        )
+        return ctx.json({"ok": True})
+
+    async def clear_faults(_: web.Request) -> web.Response:
+        ctx.faults.clear()
+        return ctx.json({"ok": True})
+
+    async def expire_tokens(_: web.Request) -> web.Response:
+        return ctx.json({"expired": ctx.state.expire_all_tokens()})
+
+    async def stats(_: web.Request) -> web.Response:
+        return ctx.json(
+            {
+                "requests": dict(ctx.faults.requests),
+                "faultsInjected": dict(ctx.faults.injected),
+                "activeLeases": len(ctx.state.leases),
+            }
+        )
+
+    async def reset_stats(_: web.Request) -> web.Response:
+        ctx.faults.reset_counts()
+        return ctx.json({"ok": True})
+
+    r = app.router
+    r.add_post(CONTROL_PREFIX + "/faults", add_fault)
+    r.add_delete(CONTROL_PREFIX + "/faults", clear_faults)
+    r.add_post(CONTROL_PREFIX + "/tokens/expire", expire_tokens)
+    r.add_get(CONTROL_PREFIX + "/stats", stats)
+    r.add_delete(CONTROL_PREFIX + "/stats", reset_stats)

@@ -1,0 +1,142 @@
+"""Machine-identity auth: universal-auth login, token renew/revoke, token-auth tokens."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from ._context import Context
+from ._state import TokenRecord
+from ._wire import ApiError, F, validate
+
+__all__ = ["add_auth_routes"]
+
+_LOGIN = {"clientId": F("str", required=True), "clientSecret": F("str", required=True)}
+_TOKEN_BODY = {"accessToken": F("str", required=True)}
+
+
+def _token_response(ctx: Context, record: TokenRecord, expires_in: int) -> dict[str, object]:
+    if ctx.legacy:
+        # 2024 servers sign exp = the max TTL and enforce the per-TTL expiry in the database.
+        exp = record.created_at + record.max_ttl if record.max_ttl else None
+    else:
+        exp = time.time() + expires_in if expires_in else None
+    return {
+        "accessToken": ctx.state.sign_token(record, exp),
+        "expiresIn": expires_in,
+        "accessTokenMaxTTL": record.max_ttl,
+        "tokenType": "Bearer",
+    }
+
+
+def add_auth_routes(app: web.Application, ctx: Context) -> None:
+    state = ctx.state
+
+    async def login(request: web.Request) -> web.Response:
+        body = validate(await ctx.body(request), _LOGIN)
+        identity = state.identity
+        if body["clientId"] != identity.client_id:
+            if ctx.legacy:
+                raise ApiError(404, "No identity with specified client ID was found", "NotFound")
+            raise ApiError(401, "Invalid credentials", "UnauthorizedError")
+        if body["clientSecret"] != identity.client_secret:
+            raise ApiError(401, "Invalid credentials", "UnauthorizedError")
+        record = state.issue_token(
+            identity, ttl=identity.access_token_ttl, max_ttl=identity.access_token_max_ttl
+        )
+        return ctx.json(_token_response(ctx, record, record.ttl))
+
+    async def renew(request: web.Request) -> web.Response:
+        body = validate(await ctx.body(request), _TOKEN_BODY)
+        token = body["accessToken"]
+        verified = state.verify_token(token)
+        if verified is None:
+            raise ApiError(
+                403,
+                "The provided access token is malformed. Please use a valid token or generate "
+                "a new one and try again.",
+                "TokenError",
+            )
+        now = time.time()
+        token_id, exp = verified
+        record = state.tokens.get(token_id)
+        if ctx.legacy:
+            if exp is not None and now >= exp:
+                raise ApiError(403, "Your token has expired. Please re-authenticate.", "TokenError")
+            if record is None or record.revoked:
+                raise ApiError(401, "No identity access token found", "UnauthorizedError")
+            if record.force_expired or (record.ttl and now >= record.last_renewed_at + record.ttl):
+                record.revoked = True
+                raise ApiError(
+                    401,
+                    "Failed to renew MI access token due to TTL expiration",
+                    "UnauthorizedError",
+                )
+            if record.max_ttl and now + record.ttl > record.created_at + record.max_ttl:
+                # The old server deletes a still-valid token when asked to renew past max TTL.
+                record.revoked = True
+                raise ApiError(
+                    401,
+                    "Failed to renew MI access token past its Max TTL expiration",
+                    "UnauthorizedError",
+                )
+            record.last_renewed_at = now
+            return ctx.json(_token_response(ctx, record, record.ttl))
+        if record is not None and record.force_expired:
+            raise ApiError(403, "Your token has expired. Please re-authenticate.", "TokenError")
+        if exp is not None and now >= exp:
+            raise ApiError(403, "Your token has expired. Please re-authenticate.", "TokenError")
+        if record is None or record.revoked:
+            raise ApiError(401, "Cannot renew revoked or unknown access token", "UnauthorizedError")
+        expires_in = record.ttl
+        if record.max_ttl:
+            remaining = int(record.created_at + record.max_ttl - now)
+            if remaining <= 0:
+                raise ApiError(
+                    401,
+                    "Cannot renew: identity access token has reached its max TTL",
+                    "UnauthorizedError",
+                )
+            expires_in = min(expires_in, remaining) if expires_in else remaining
+        record.last_renewed_at = now
+        return ctx.json(_token_response(ctx, record, expires_in))
+
+    async def revoke(request: web.Request) -> web.Response:
+        body = validate(await ctx.body(request), _TOKEN_BODY)
+        verified = state.verify_token(body["accessToken"])
+        if verified is None:
+            raise ApiError(403, "invalid token", "TokenError")
+        token_id, exp = verified
+        record = state.tokens.get(token_id)
+        if not ctx.legacy and exp is not None and time.time() >= exp:
+            raise ApiError(403, "Your token has expired. Please re-authenticate.", "TokenError")
+        if record is None or record.revoked:
+            raise ApiError(401, "No identity access token found", "UnauthorizedError")
+        record.revoked = True
+        return ctx.json({"message": "Successfully revoked access token"})
+
+    async def create_token_auth_token(request: web.Request) -> web.Response:
+        ctx.authenticate(request)
+        if request.match_info["identityId"] != state.identity.id:
+            raise ApiError(404, "Identity not found", "NotFound")
+        await ctx.body(request)
+        identity = state.identity
+        record = state.issue_token(
+            identity, ttl=identity.access_token_ttl, max_ttl=identity.access_token_max_ttl
+        )
+        payload = _token_response(ctx, record, record.ttl)
+        payload["tokenData"] = {
+            "id": record.id,
+            "identityId": identity.id,
+            "accessTokenTTL": record.ttl,
+            "accessTokenMaxTTL": record.max_ttl,
+        }
+        return ctx.json(payload)
+
+    app.router.add_post("/api/v1/auth/universal-auth/login", login)
+    app.router.add_post("/api/v1/auth/token/renew", renew)
+    app.router.add_post("/api/v1/auth/token/revoke", revoke)
+    app.router.add_post(
+        "/api/v1/auth/token-auth/identities/{identityId}/tokens", create_token_auth_token
+    )

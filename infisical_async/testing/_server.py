@@ -1,0 +1,267 @@
+"""Starting and driving the embedded server from Python."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import threading
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any
+
+import attrs
+from aiohttp import web
+
+from ._app import SWEEPER_KEY, build_app
+from ._context import Compat, Context, ServerConfig, normalize_path
+from ._faults import Fault, FaultPlan
+from ._state import ServerState
+
+__all__ = ["EmbeddedServer", "ServerControl", "ServerInfo"]
+
+
+@attrs.frozen(kw_only=True)
+class ServerInfo:
+    """What a client needs to reach the server: the same facts the CLI prints."""
+
+    site_url: str
+    client_id: str
+    client_secret: str = attrs.field(repr=False)
+    project_id: str
+    project_slug: str
+    environments: tuple[str, ...]
+    identity_id: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "site_url": self.site_url,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "project_id": self.project_id,
+            "project_slug": self.project_slug,
+            "environments": list(self.environments),
+        }
+
+
+class ServerControl:
+    """Faults, clocks and counters of a running embedded server. Safe from any thread."""
+
+    def __init__(self, ctx: Context, server: EmbeddedServer) -> None:
+        self._ctx = ctx
+        self._server = server
+
+    def _add(
+        self, kind: Any, count: int, path: str | None, method: str | None, **extra: Any
+    ) -> None:
+        self._ctx.faults.add(
+            Fault(
+                kind=kind,
+                remaining=count,
+                path=re.compile(path) if path else None,
+                method=method.upper() if method else None,
+                **extra,
+            )
+        )
+
+    def fail_next(
+        self,
+        count: int = 1,
+        *,
+        status: int = 503,
+        retry_after: str | None = None,
+        path: str | None = None,
+        method: str | None = None,
+    ) -> None:
+        """Answer the next ``count`` matching requests with ``status`` (``path`` is a regex)."""
+        self._add("status", count, path, method, status=status, retry_after=retry_after)
+
+    def delay_next(
+        self, count: int = 1, *, seconds: float, path: str | None = None, method: str | None = None
+    ) -> None:
+        """Hold the next ``count`` matching requests for ``seconds`` before answering."""
+        self._add("delay", count, path, method, delay=seconds)
+
+    def drop_next(
+        self, count: int = 1, *, path: str | None = None, method: str | None = None
+    ) -> None:
+        """Send half of the next ``count`` matching responses, then cut the connection."""
+        self._add("drop", count, path, method)
+
+    def clear_faults(self) -> None:
+        self._ctx.faults.clear()
+
+    def expire_all_tokens(self) -> int:
+        """Make every access token issued so far expired, as if its TTL had run out."""
+        return self._ctx.state.expire_all_tokens()
+
+    def create_access_token(self, *, ttl: int = 0, max_ttl: int = 0) -> str:
+        """Issue a token-auth token (``ttl=0``: no expiry) for the seeded identity."""
+        state = self._ctx.state
+        record = state.issue_token(state.identity, ttl=ttl, max_ttl=max_ttl)
+        return state.sign_token(record, None)
+
+    def set_token_ttls(self, access_token_ttl: int, access_token_max_ttl: int) -> None:
+        """Change the TTLs the seeded identity's next logins get."""
+        self._ctx.state.identity.access_token_ttl = access_token_ttl
+        self._ctx.state.identity.access_token_max_ttl = access_token_max_ttl
+
+    def require_approval(self, environment: str, path: str = "/") -> None:
+        """Hold writes to this folder for change approval (the server answers ``{approval}``)."""
+        self._ctx.state.approval_paths.add((environment, normalize_path(path)))
+
+    @property
+    def requests(self) -> dict[str, int]:
+        """Requests served so far by route, e.g. ``{"POST /api/v1/auth/universal-auth/login": 1}``."""
+        return dict(self._ctx.faults.requests)
+
+    def request_count(self, route: str) -> int:
+        return self._ctx.faults.requests.get(route, 0)
+
+    @property
+    def faults_injected(self) -> dict[str, int]:
+        return dict(self._ctx.faults.injected)
+
+    def reset_counts(self) -> None:
+        self._ctx.faults.reset_counts()
+
+    @property
+    def active_leases(self) -> int:
+        return len(self._ctx.state.leases)
+
+    async def sweep_leases(self) -> int:
+        """Revoke expired leases now (the sweeper also does it every ``sweep_interval``)."""
+        return await self._server.app[SWEEPER_KEY].sweep()
+
+    async def restart(self) -> None:
+        """Stop listening and listen again on the same port, keeping all state."""
+        await self._server.restart()
+
+
+class EmbeddedServer:
+    """An Infisical-compatible server on loopback, for tests and demos.
+
+    Use as ``async with EmbeddedServer() as server:`` (then ``server.info`` and
+    ``server.control``), or :meth:`run_in_thread` from synchronous code.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        access_token_ttl: int = 3600,
+        access_token_max_ttl: int = 86400,
+        compat: Compat = "current",
+        allow_short_ttl: bool = False,
+        sweep_interval: float = 0.25,
+    ) -> None:
+        if compat not in ("current", "2024"):
+            raise ValueError("compat must be 'current' or '2024'")
+        self.host = host
+        self.port = port
+        self.state = ServerState(
+            client_id=client_id,
+            client_secret=client_secret,
+            access_token_ttl=access_token_ttl,
+            access_token_max_ttl=access_token_max_ttl,
+        )
+        self.config = ServerConfig(
+            compat=compat, allow_short_ttl=allow_short_ttl, sweep_interval=sweep_interval
+        )
+        self._ctx = Context(self.state, self.config, FaultPlan())
+        self.app = build_app(self._ctx)
+        self.control = ServerControl(self._ctx, self)
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        """The loop serving requests, once started by :meth:`run_in_thread`."""
+
+    @property
+    def info(self) -> ServerInfo:
+        if self._runner is None:
+            raise RuntimeError("the server is not running")
+        state = self.state
+        return ServerInfo(
+            site_url=f"http://{self.host}:{self.port}",
+            client_id=state.identity.client_id,
+            client_secret=state.identity.client_secret,
+            project_id=state.project_id,
+            project_slug=state.project_slug,
+            environments=tuple(state.environments),
+            identity_id=state.identity.id,
+        )
+
+    async def start(self) -> ServerInfo:
+        self._runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
+        await self._runner.setup()
+        await self._listen()
+        return self.info
+
+    async def _listen(self) -> None:
+        assert self._runner is not None
+        self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        await self._site.start()
+        server = self._site._server
+        assert server is not None
+        sockets = getattr(server, "sockets", None) or ()
+        self.port = sockets[0].getsockname()[1]
+
+    async def restart(self) -> None:
+        if self._site is not None:
+            await self._site.stop()
+        await self._listen()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+            self._site = None
+
+    async def __aenter__(self) -> EmbeddedServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @contextlib.contextmanager
+    def run_in_thread(self) -> Iterator[EmbeddedServer]:
+        """Serve from a background thread with its own event loop (for blocking callers)."""
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as exc:  # surfaced to the caller below
+                failure.append(exc)
+                started.set()
+                return
+            started.set()
+            loop.run_forever()
+            loop.run_until_complete(self.stop())
+            loop.close()
+
+        thread = threading.Thread(target=serve, name="infisical-embedded-server", daemon=True)
+        thread.start()
+        started.wait()
+        if failure:
+            raise failure[0]
+        self.loop = loop
+        try:
+            yield self
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)

@@ -1,0 +1,275 @@
+"""In-memory state of the embedded server: one organisation, one project, its identity."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+__all__ = [
+    "DynamicSecretRecord",
+    "FolderRecord",
+    "Identity",
+    "LeaseRecord",
+    "SecretRecord",
+    "ServerState",
+    "TokenRecord",
+    "iso",
+    "now_utc",
+]
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@dataclass
+class Identity:
+    id: str
+    name: str
+    client_id: str
+    client_secret: str
+    access_token_ttl: int
+    access_token_max_ttl: int
+
+
+@dataclass
+class TokenRecord:
+    id: str
+    identity_id: str
+    created_at: float
+    last_renewed_at: float
+    ttl: int
+    max_ttl: int
+    revoked: bool = False
+    force_expired: bool = False
+
+
+@dataclass
+class FolderRecord:
+    id: str
+    name: str
+    env: str
+    path: str  # the folder's own full path, "/" for the root
+    parent_id: str | None
+    description: str | None = None
+    version: int = 1
+    created_at: datetime = field(default_factory=now_utc)
+    updated_at: datetime = field(default_factory=now_utc)
+
+
+@dataclass
+class SecretVersion:
+    version: int
+    value: str
+    comment: str
+
+
+@dataclass
+class SecretRecord:
+    id: str
+    key: str
+    env: str
+    path: str
+    type: str
+    owner_id: str | None
+    value: str
+    comment: str = ""
+    version: int = 1
+    tag_ids: list[str] = field(default_factory=list)
+    metadata: list[dict[str, Any]] = field(default_factory=list)
+    reminder_note: str | None = None
+    reminder_repeat_days: int | None = None
+    skip_multiline_encoding: bool = False
+    created_at: datetime = field(default_factory=now_utc)
+    updated_at: datetime = field(default_factory=now_utc)
+    history: list[SecretVersion] = field(default_factory=list)
+
+
+@dataclass
+class ImportRecord:
+    id: str
+    env: str
+    path: str
+    import_env: str
+    import_path: str
+    position: int
+
+
+@dataclass
+class DynamicSecretRecord:
+    id: str
+    name: str
+    type: str
+    inputs: dict[str, Any]
+    default_ttl: str
+    max_ttl: str | None
+    env: str
+    path: str
+    folder_id: str
+    username_template: str | None = None
+    metadata: list[dict[str, Any]] = field(default_factory=list)
+    version: int = 1
+    status: str | None = None
+    status_details: str | None = None
+    created_at: datetime = field(default_factory=now_utc)
+    updated_at: datetime = field(default_factory=now_utc)
+
+
+@dataclass
+class LeaseRecord:
+    id: str
+    dynamic_secret_id: str
+    external_entity_id: str
+    expire_at: datetime
+    config: Any = None
+    version: int = 1
+    status: str | None = None
+    status_details: str | None = None
+    created_at: datetime = field(default_factory=now_utc)
+    updated_at: datetime = field(default_factory=now_utc)
+
+
+class ServerState:
+    """Everything the server knows. Single-threaded: touched only from the server's loop."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str | None,
+        client_secret: str | None,
+        access_token_ttl: int,
+        access_token_max_ttl: int,
+        environments: tuple[str, ...] = ("dev", "staging", "prod"),
+    ) -> None:
+        self.jwt_key = secrets.token_bytes(32)
+        self.org_id = new_id()
+        self.project_id = new_id()
+        self.project_slug = "sdk-test-project"
+        self.project_name = "SDK test project"
+        self.identity = Identity(
+            id=new_id(),
+            name="sdk-test-identity",
+            client_id=client_id or new_id(),
+            client_secret=client_secret or secrets.token_hex(32),
+            access_token_ttl=access_token_ttl,
+            access_token_max_ttl=access_token_max_ttl,
+        )
+        self.environments: dict[str, dict[str, str]] = {}
+        self.folders: dict[tuple[str, str], FolderRecord] = {}
+        for position, slug in enumerate(environments, start=1):
+            env_id = new_id()
+            name = {"dev": "Development", "staging": "Staging", "prod": "Production"}.get(
+                slug, slug
+            )
+            self.environments[slug] = {
+                "id": env_id,
+                "name": name,
+                "slug": slug,
+                "position": str(position),
+            }
+            self.folders[(slug, "/")] = FolderRecord(
+                id=new_id(), name="root", env=slug, path="/", parent_id=None
+            )
+        self.secrets: dict[tuple[str, str], dict[tuple[str, str, str | None], SecretRecord]] = {}
+        self.imports: list[ImportRecord] = []
+        self.tags: dict[str, dict[str, Any]] = {}
+        self.dynamic_secrets: dict[tuple[str, str, str], DynamicSecretRecord] = {}
+        self.leases: dict[str, LeaseRecord] = {}
+        self.tokens: dict[str, TokenRecord] = {}
+        self._verified: dict[str, tuple[str, float | None]] = {}
+        self.approval_paths: set[tuple[str, str]] = set()
+
+    # -- tokens ---------------------------------------------------------------------------
+    def sign_token(self, record: TokenRecord, exp: float | None) -> str:
+        header = _b64url(b'{"alg":"HS256","typ":"JWT"}')
+        claims: dict[str, Any] = {
+            "identityId": record.identity_id,
+            "identityAccessTokenId": record.id,
+            "authTokenType": "identityAccessToken",
+            "iat": int(time.time()),
+        }
+        if exp is not None:
+            claims["exp"] = int(exp) if exp == int(exp) else exp
+        payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+        signing_input = f"{header}.{payload}".encode()
+        signature = _b64url(hmac.new(self.jwt_key, signing_input, hashlib.sha256).digest())
+        token = f"{header}.{payload}.{signature}"
+        self._verified[token] = (record.id, exp)
+        return token
+
+    def verify_token(self, token: str) -> tuple[str, float | None] | None:
+        """Return (token id, JWT exp) for a token this server signed, else None."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            return cached
+        parts = token.split(".")
+        if len(parts) != 3:
+            return None
+        expected = _b64url(
+            hmac.new(self.jwt_key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+        )
+        if not hmac.compare_digest(expected, parts[2]):
+            return None
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        except ValueError:
+            return None
+        result = (str(claims.get("identityAccessTokenId")), claims.get("exp"))
+        self._verified[token] = result
+        return result
+
+    def issue_token(self, identity: Identity, *, ttl: int, max_ttl: int) -> TokenRecord:
+        now = time.time()
+        record = TokenRecord(
+            id=new_id(),
+            identity_id=identity.id,
+            created_at=now,
+            last_renewed_at=now,
+            ttl=ttl,
+            max_ttl=max_ttl,
+        )
+        self.tokens[record.id] = record
+        return record
+
+    def expire_all_tokens(self) -> int:
+        for record in self.tokens.values():
+            record.force_expired = True
+        return len(self.tokens)
+
+    # -- folders --------------------------------------------------------------------------
+    def folder(self, env: str, path: str) -> FolderRecord | None:
+        return self.folders.get((env, path))
+
+    def ensure_folder(self, env: str, path: str) -> FolderRecord:
+        """Return the folder at ``path``, creating missing parents (as folder create does)."""
+        existing = self.folders.get((env, path))
+        if existing is not None:
+            return existing
+        parent_path, _, name = path.rpartition("/")
+        parent = self.ensure_folder(env, parent_path or "/")
+        record = FolderRecord(id=new_id(), name=name, env=env, path=path, parent_id=parent.id)
+        self.folders[(env, path)] = record
+        return record
+
+    def secrets_at(self, env: str, path: str) -> dict[tuple[str, str, str | None], SecretRecord]:
+        return self.secrets.setdefault((env, path), {})
