@@ -78,21 +78,18 @@ def validate(
         value = data.get(name)
         if value is None and not (spec.nullable and name in data and not query):
             if spec.required:
-                expected = {"flag": "string", "int": "number", "bool": "boolean"}.get(
-                    spec.kind, "array" if spec.kind == "list" else spec.kind
+                expected = {
+                    "str": "string",
+                    "flag": "string",
+                    "int": "number",
+                    "bool": "boolean",
+                    "list": "array",
+                    "dict": "object",
+                }
+                extra = {"expected": expected[spec.kind]} if spec.kind in expected else {}
+                issues.append(
+                    _issue(name, "Required", "invalid_type", **extra, received="undefined")
                 )
-                if spec.kind in ("str", "flag", "int", "bool", "list", "dict"):
-                    issues.append(
-                        _issue(
-                            name,
-                            "Required",
-                            "invalid_type",
-                            expected="object" if spec.kind == "dict" else expected,
-                            received="undefined",
-                        )
-                    )
-                else:
-                    issues.append(_issue(name, "Required", "invalid_type", received="undefined"))
                 continue
             out[name] = spec.default
             continue

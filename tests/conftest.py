@@ -1,0 +1,78 @@
+"""Shared fixtures: the embedded server (both generations), clients, databases, mocks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from aioresponses import aioresponses
+
+from infisical_async import AsyncInfisicalClient, UniversalAuth
+from infisical_async.testing import EmbeddedServer
+
+from . import _aioresponses_compat
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(params=["current", "2024"])
+def compat(request: pytest.FixtureRequest) -> str:
+    """Run a test against both server generations self-hosted users run."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def server(compat: str) -> AsyncIterator[EmbeddedServer]:
+    async with EmbeddedServer(compat=compat) as srv:  # type: ignore[arg-type]
+        yield srv
+
+
+@pytest.fixture
+async def current_server() -> AsyncIterator[EmbeddedServer]:
+    async with EmbeddedServer() as srv:
+        yield srv
+
+
+def make_client(srv: EmbeddedServer, **options: object) -> AsyncInfisicalClient:
+    info = srv.info
+    options.setdefault(
+        "auth", UniversalAuth(client_id=info.client_id, client_secret=info.client_secret)
+    )
+    options.setdefault("project_id", info.project_id)
+    options.setdefault("environment", "dev")
+    return AsyncInfisicalClient(site_url=info.site_url, **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def client(server: EmbeddedServer) -> AsyncIterator[AsyncInfisicalClient]:
+    async with make_client(server) as c:
+        yield c
+
+
+@pytest.fixture
+def mock_http(monkeypatch: pytest.MonkeyPatch) -> Iterator[aioresponses]:
+    """aioresponses with the aiohttp-3.14 shim (see tests/_aioresponses_compat.py)."""
+    _aioresponses_compat.install(monkeypatch)
+    with aioresponses() as mocked:
+        yield mocked
+
+
+@pytest.fixture(scope="session")
+def databases() -> dict[str, str]:
+    """PostgreSQL and Redis on 127.0.0.1, started by tools/services.sh unless CI did it."""
+    dsn = os.environ.get("INFISICAL_TEST_POSTGRES_DSN")
+    redis_url = os.environ.get("INFISICAL_TEST_REDIS_URL")
+    if dsn and redis_url:
+        return {"postgres": dsn, "redis": redis_url}
+    script = str(ROOT / "tools" / "services.sh")
+    if os.geteuid() == 0:
+        subprocess.run([script, "install"], check=True)
+    out = subprocess.run([script, "start"], check=True, capture_output=True, text=True).stdout
+    values = dict(line.split("=", 1) for line in out.strip().splitlines() if "=" in line)
+    return {
+        "postgres": values["INFISICAL_TEST_POSTGRES_DSN"],
+        "redis": values["INFISICAL_TEST_REDIS_URL"],
+    }
