@@ -164,13 +164,13 @@ class AsyncInfisicalClient:
         if client_id and client_secret:
             auth = UniversalAuth(client_id=client_id, client_secret=client_secret)
         elif client_id or client_secret:
-            missing = (
-                ("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET",)
+            absent = (
+                "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET"
                 if client_id
-                else ("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID",)
+                else "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID"
             )
             raise ConfigurationError(
-                f"{missing[0]} is not set (the other half of Universal Auth is)", missing=missing
+                f"{absent} is not set (the other half of Universal Auth is)", missing=(absent,)
             )
         elif token:
             auth = TokenAuth(token=token)

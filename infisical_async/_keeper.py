@@ -76,7 +76,9 @@ class LeaseKeeper:
         self._name = name
         self._ttl = ttl
         self._ttl_seconds = (parse_ms(ttl) or 0) / 1000
-        self._location = location
+        self._path = location["path"]
+        self._environment = location["environmentSlug"]
+        self._project_slug = location["projectSlug"]
         self._on_rotate = on_rotate
         self._revoke_on_exit = revoke_on_exit
         self._grace = grace_period.total_seconds()
@@ -88,15 +90,14 @@ class LeaseKeeper:
         self._retiring: dict[str, asyncio.Task[None]] = {}
         """Old leases waiting out their grace period, by lease id."""
 
-    def _kw(self) -> dict[str, str]:
-        return {
-            "path": self._location["path"],
-            "environment": self._location["environmentSlug"],
-            "project_slug": self._location["projectSlug"],
-        }
-
     async def _new_lease(self) -> Lease:
-        lease = await self._leases.create(self._name, ttl=self._ttl, **self._kw())
+        lease = await self._leases.create(
+            self._name,
+            ttl=self._ttl,
+            path=self._path,
+            environment=self._environment,
+            project_slug=self._project_slug,
+        )
         if lease.dynamic_secret is not None and lease.dynamic_secret.max_ttl:
             parsed = parse_ms(lease.dynamic_secret.max_ttl)
             self._max_ttl = parsed / 1000 if parsed else None
@@ -138,7 +139,13 @@ class LeaseKeeper:
                         if headroom is None or headroom >= self._ttl_seconds
                         else f"{int(headroom)}s"
                     )
-                    renewed = await self._leases.renew(lease.id, ttl=ttl, **self._kw())
+                    renewed = await self._leases.renew(
+                        lease.id,
+                        ttl=ttl,
+                        path=self._path,
+                        environment=self._environment,
+                        project_slug=self._project_slug,
+                    )
                     self._held._lease = _with_credentials(renewed, lease)
                     self._held.renewals += 1
                     log.debug(
@@ -207,7 +214,12 @@ class LeaseKeeper:
 
     async def _revoke(self, lease_id: str) -> None:
         try:
-            await self._leases.delete(lease_id, **self._kw())
+            await self._leases.delete(
+                lease_id,
+                path=self._path,
+                environment=self._environment,
+                project_slug=self._project_slug,
+            )
         except NotFoundError:
             pass  # already expired and purged
         except InfisicalError as exc:

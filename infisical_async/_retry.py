@@ -58,6 +58,6 @@ def backoff_delay(
     taken off. A server's Retry-After wins when present, unless it exceeds MAX_RETRY_AFTER.
     """
     if retry_after is not None:
-        return None if retry_after > MAX_RETRY_AFTER else retry_after
-    delay = min(INITIAL_RETRY_DELAY * 2 ** (attempt - 1), MAX_RETRY_DELAY)
+        return None if retry_after > MAX_RETRY_AFTER else float(retry_after)
+    delay: float = min(INITIAL_RETRY_DELAY * 2 ** (attempt - 1), MAX_RETRY_DELAY)
     return delay * (1 - 0.25 * rng())

@@ -30,20 +30,20 @@ def require_str(value: Any, argument: str) -> str:
 
 def require_name(value: Any, argument: str) -> str:
     """A secret or resource name: non-empty, and no ``/`` or ``:`` (the server refuses them)."""
-    value = require_str(value, argument).strip()
-    if "/" in value or ":" in value:
+    name = require_str(value, argument).strip()
+    if "/" in name or ":" in name:
         raise InvalidArgumentError(argument, "must not contain '/' or ':'")
-    return value
+    return name
 
 
 def require_path(value: Any, argument: str) -> str:
     """A folder path such as ``/`` or ``/app/db``; normalised as the server does."""
-    value = require_str(value, argument).strip()
-    if not value.startswith("/"):
+    path = require_str(value, argument).strip()
+    if not path.startswith("/"):
         raise InvalidArgumentError(argument, "must start with '/'")
-    if "//" in value or any(part in (".", "..") for part in value.split("/")):
+    if "//" in path or any(part in (".", "..") for part in path.split("/")):
         raise InvalidArgumentError(argument, "must not contain empty, '.' or '..' segments")
-    return value.rstrip("/") or "/"
+    return path.rstrip("/") or "/"
 
 
 def flag(value: bool, argument: str) -> str:

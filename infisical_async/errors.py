@@ -4,7 +4,7 @@ Every error the SDK raises derives from :class:`InfisicalError`::
 
     InfisicalError
     ├── InvalidArgumentError (also ValueError)    bad caller input; names the argument
-    │   └── MissingArgumentError                  a required argument has no value and no client default
+    │   └── MissingArgumentError                  required, and no client default either
     ├── ConfigurationError                        from_env(): variables missing
     ├── NotAuthenticatedError                     no credentials and no access token
     ├── ClientClosedError                         the client was closed

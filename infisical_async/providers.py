@@ -32,6 +32,10 @@ class DynamicSecretProvider(Protocol):
         ...
 
 
+def _sql_client(value: str) -> str:
+    return _SQL_ALIASES.get(value, value)
+
+
 def _inputs(obj: object) -> dict[str, Any]:
     return {k: v for k, v in unstructure(obj).items() if v is not None}
 
@@ -45,7 +49,7 @@ class SqlDatabaseProvider:
     """
 
     type: ClassVar[str] = "sql-database"
-    client: str = attrs.field(converter=lambda c: _SQL_ALIASES.get(c, c))
+    client: str = attrs.field(converter=_sql_client)
     host: str
     port: int
     database: str

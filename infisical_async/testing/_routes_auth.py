@@ -18,12 +18,16 @@ _TOKEN_BODY = {"accessToken": F("str", required=True)}
 
 def _token_response(ctx: Context, record: TokenRecord, expires_in: int) -> dict[str, object]:
     if ctx.legacy:
-        # 2024 servers sign exp = the max TTL and enforce the per-TTL expiry in the database.
-        exp = record.created_at + record.max_ttl if record.max_ttl else None
+        # 2024 servers sign exp = the max TTL once, enforce the per-TTL expiry in the
+        # database, and hand the same JWT back on renew.
+        if record.jwt is None:
+            exp = record.created_at + record.max_ttl if record.max_ttl else None
+            record.jwt = ctx.state.sign_token(record, exp)
+        token = record.jwt
     else:
-        exp = time.time() + expires_in if expires_in else None
+        token = ctx.state.sign_token(record, time.time() + expires_in if expires_in else None)
     return {
-        "accessToken": ctx.state.sign_token(record, exp),
+        "accessToken": token,
         "expiresIn": expires_in,
         "accessTokenMaxTTL": record.max_ttl,
         "tokenType": "Bearer",

@@ -112,7 +112,7 @@ class ServerControl:
 
     @property
     def requests(self) -> dict[str, int]:
-        """Requests served so far by route, e.g. ``{"POST /api/v1/auth/universal-auth/login": 1}``."""
+        """Requests served so far by route: ``{"GET /api/v4/secrets/{name}": 3, ...}``."""
         return dict(self._ctx.faults.requests)
 
     def request_count(self, route: str) -> int:
@@ -208,8 +208,8 @@ class EmbeddedServer:
         await self._site.start()
         server = self._site._server
         assert server is not None
-        sockets = getattr(server, "sockets", None) or ()
-        self.port = sockets[0].getsockname()[1]
+        sockets: list[Any] = list(getattr(server, "sockets", None) or [])
+        self.port = int(sockets[0].getsockname()[1])
 
     async def restart(self) -> None:
         if self._site is not None:

@@ -62,6 +62,8 @@ class TokenRecord:
     max_ttl: int
     revoked: bool = False
     force_expired: bool = False
+    jwt: str | None = None
+    """The JWT issued at login (2024 servers hand the same one back on renew)."""
 
 
 @dataclass

@@ -27,7 +27,7 @@ class Raw:
         json: Any = None,
         params: Any = None,
         data: Any = None,
-        token: str | None | bool = True,
+        token: str | bool | None = True,
     ) -> tuple[int, Any, CIMultiDict[str]]:
         headers = {}
         bearer = self.token if token is True else token

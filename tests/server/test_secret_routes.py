@@ -196,7 +196,7 @@ async def test_personal_secrets_are_separate(raw: Raw) -> None:
     status, body, _ = await raw.call("GET", f"{base}/TOKEN", params=scope(raw, type="personal"))
     assert body["secret"]["secretValue"] == "mine" and body["secret"]["type"] == "personal"
     status, body, _ = await raw.call("GET", f"{base}/TOKEN", params=scope(raw))
-    assert body["secret"]["secretValue"] == "shared-value"
+    assert status == 200 and body["secret"]["secretValue"] == "shared-value"
 
 
 async def test_batch_routes(raw: Raw) -> None:

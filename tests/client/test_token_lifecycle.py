@@ -1,0 +1,190 @@
+"""Login, renewal, re-login and the single-flight refresh, over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from infisical_async import (
+    AsyncInfisicalClient,
+    AuthenticationError,
+    NotAuthenticatedError,
+    TokenAuth,
+    UniversalAuth,
+)
+from infisical_async.testing import EmbeddedServer
+
+from ..conftest import make_client
+
+LOGIN = "POST /api/v1/auth/universal-auth/login"
+RENEW = "POST /api/v1/auth/token/renew"
+
+
+async def test_login_is_lazy(server: EmbeddedServer) -> None:
+    async with make_client(server) as client:
+        assert server.control.request_count(LOGIN) == 0
+        await client.secrets.list()
+        await client.secrets.list()
+        assert server.control.request_count(LOGIN) == 1
+
+
+async def test_renews_before_expiry(compat: str) -> None:
+    async with (
+        EmbeddedServer(
+            compat=compat,
+            access_token_ttl=3,  # type: ignore[arg-type]
+            access_token_max_ttl=60,
+        ) as server,
+        make_client(server) as client,
+    ):
+        await client.secrets.list()
+        first = client.auth.access_token
+        await asyncio.sleep(2.1)  # past 2/3 of the 3 s TTL, before expiry
+        await client.secrets.list()
+        assert server.control.request_count(RENEW) == 1
+        assert server.control.request_count(LOGIN) == 1
+        if compat == "2024":
+            assert client.auth.access_token == first
+        else:
+            assert client.auth.access_token != first  # renew returned a new JWT: stored
+
+
+async def test_logs_in_again_instead_of_renewing_past_max_ttl(compat: str) -> None:
+    # ttl 3 s, max 4 s: at 2+ s a renewal would ask past the max TTL. The 2024 server would
+    # delete the token for that; the client must log in again instead.
+    async with (
+        EmbeddedServer(
+            compat=compat,
+            access_token_ttl=3,  # type: ignore[arg-type]
+            access_token_max_ttl=4,
+        ) as server,
+        make_client(server) as client,
+    ):
+        await client.secrets.list()
+        await asyncio.sleep(2.1)
+        await client.secrets.list()
+        assert server.control.request_count(RENEW) == 0
+        assert server.control.request_count(LOGIN) == 2
+        errors = [r for r in server.control.requests if r.startswith("POST unmatched")]
+        assert errors == []
+
+
+async def test_1000_concurrent_calls_on_an_expired_token_log_in_once(
+    server: EmbeddedServer,
+) -> None:
+    async with make_client(server, max_retries=0) as client:
+        await client.secrets.list()
+        server.control.expire_all_tokens()
+        server.control.reset_counts()
+        results = await asyncio.gather(*(client.secrets.list() for _ in range(1000)))
+        assert len(results) == 1000
+        assert server.control.request_count(LOGIN) == 1
+        assert server.control.request_count(RENEW) == 0
+
+
+async def test_rejected_token_triggers_one_relogin_and_one_replay(server: EmbeddedServer) -> None:
+    async with make_client(server) as client:
+        await client.secrets.create("KEY", "value")
+        server.control.expire_all_tokens()
+        server.control.reset_counts()
+        secret = await client.secrets.get("KEY")
+        assert secret.value == "value"
+        counts = server.control.requests
+        get_route = next(r for r in counts if r.startswith("GET") and "{name}" in r)
+        assert counts[get_route] == 2 and counts[LOGIN] == 1
+
+
+async def test_no_relogin_loop_when_new_tokens_are_refused_too(
+    current_server: EmbeddedServer,
+) -> None:
+    server = current_server
+    async with make_client(server, max_retries=0) as client:
+        await client.secrets.list()
+        server.control.reset_counts()
+        server.control.fail_next(5, status=401, path=r"^/api/v4/secrets$")
+        with pytest.raises(AuthenticationError):
+            await client.secrets.list()
+        assert server.control.request_count("GET /api/v4/secrets") == 2
+        assert server.control.request_count(LOGIN) == 1
+
+
+async def test_wrong_credentials_raise_authentication_error(server: EmbeddedServer) -> None:
+    info = server.info
+    async with make_client(
+        server, auth=UniversalAuth(client_id=info.client_id, client_secret="wrong")
+    ) as client:
+        with pytest.raises(AuthenticationError) as caught:
+            await client.secrets.list()
+        assert caught.value.status_code == 401
+        assert "wrong" not in str(caught.value) and "wrong" not in repr(caught.value)
+
+
+async def test_cancelled_caller_during_refresh_does_not_wedge_the_client(
+    current_server: EmbeddedServer,
+) -> None:
+    server = current_server
+    async with make_client(server) as client:
+        server.control.delay_next(1, seconds=0.5, path="universal-auth")
+        first = asyncio.ensure_future(client.secrets.list())
+        second = asyncio.ensure_future(client.secrets.list())
+        await asyncio.sleep(0.1)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        assert len(await second) == 0  # the shared login went on for the other caller
+        assert server.control.request_count(LOGIN) == 1
+        await client.secrets.list()
+
+
+async def test_cancelled_sole_caller_lets_the_next_one_refresh(
+    current_server: EmbeddedServer,
+) -> None:
+    server = current_server
+    async with make_client(server, timeout=5) as client:
+        server.control.delay_next(1, seconds=1.0, path="universal-auth")
+        task = asyncio.ensure_future(client.secrets.list())
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await client.secrets.list()
+
+
+async def test_explicit_login_renew_revoke_and_set_token(server: EmbeddedServer) -> None:
+    info = server.info
+    async with AsyncInfisicalClient(
+        site_url=info.site_url, project_id=info.project_id, environment="dev"
+    ) as client:
+        with pytest.raises(NotAuthenticatedError):
+            await client.secrets.list()
+        token = await client.auth.universal_auth.login(info.client_id, info.client_secret)
+        assert token.expires_in == 3600 and token.access_token not in repr(token)
+        await client.secrets.list()
+        renewed = await client.auth.renew()
+        assert client.auth.access_token == renewed.access_token
+        await client.auth.revoke()
+        assert client.auth.access_token is None
+        await client.secrets.list()  # logs in again with the remembered credentials
+        assert server.control.request_count(LOGIN) == 2
+        static = server.control.create_access_token()
+        client.auth.set_access_token(static)
+        await client.secrets.list()
+        assert client.auth.access_token == static
+
+
+async def test_token_auth_is_used_as_given_and_not_replaced(server: EmbeddedServer) -> None:
+    info = server.info
+    token = server.control.create_access_token()
+    async with AsyncInfisicalClient(
+        site_url=info.site_url,
+        auth=TokenAuth(token=token),
+        project_id=info.project_id,
+        environment="dev",
+    ) as client:
+        await client.secrets.list()
+        assert server.control.request_count(LOGIN) == 0
+        server.control.expire_all_tokens()
+        with pytest.raises(AuthenticationError):
+            await client.secrets.list()
+        assert server.control.request_count(LOGIN) == 0
