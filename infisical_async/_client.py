@@ -49,6 +49,41 @@ def _normalise_site_url(url: str) -> str:
     return url
 
 
+def options_from_env(options: dict[str, Any]) -> dict[str, Any]:
+    """Constructor options with ``auth`` read from the environment (see ``from_env``)."""
+    env = os.environ
+    client_id = env.get("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID")
+    client_secret = env.get("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET")
+    token = env.get("INFISICAL_TOKEN")
+    auth: AuthStrategy | TokenAuth
+    if client_id and client_secret:
+        auth = UniversalAuth(client_id=client_id, client_secret=client_secret)
+    elif client_id or client_secret:
+        absent = (
+            "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET"
+            if client_id
+            else "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID"
+        )
+        raise ConfigurationError(
+            f"{absent} is not set (the other half of Universal Auth is)", missing=(absent,)
+        )
+    elif token:
+        auth = TokenAuth(token=token)
+    else:
+        missing = (
+            "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID",
+            "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET",
+            "INFISICAL_TOKEN",
+        )
+        raise ConfigurationError(
+            "no Infisical credentials in the environment: set "
+            "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID and INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET, "
+            "or INFISICAL_TOKEN",
+            missing=missing,
+        )
+    return {"auth": auth, **options}
+
+
 class AsyncInfisicalClient:
     """An asyncio client for the Infisical API, on one ``aiohttp.ClientSession``.
 
@@ -156,38 +191,7 @@ class AsyncInfisicalClient:
         Raises:
             ConfigurationError: no credentials, or only half of a client id/secret pair.
         """
-        env = os.environ
-        client_id = env.get("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID")
-        client_secret = env.get("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET")
-        token = env.get("INFISICAL_TOKEN")
-        auth: AuthStrategy | TokenAuth
-        if client_id and client_secret:
-            auth = UniversalAuth(client_id=client_id, client_secret=client_secret)
-        elif client_id or client_secret:
-            absent = (
-                "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET"
-                if client_id
-                else "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID"
-            )
-            raise ConfigurationError(
-                f"{absent} is not set (the other half of Universal Auth is)", missing=(absent,)
-            )
-        elif token:
-            auth = TokenAuth(token=token)
-        else:
-            missing = (
-                "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID",
-                "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET",
-                "INFISICAL_TOKEN",
-            )
-            raise ConfigurationError(
-                "no Infisical credentials in the environment: set "
-                "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID and INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET, "
-                "or INFISICAL_TOKEN",
-                missing=missing,
-            )
-        options.setdefault("auth", auth)
-        return cls(**options)
+        return cls(**options_from_env(options))
 
     def with_options(
         self,
