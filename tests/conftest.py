@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,6 +15,9 @@ from infisical_async.testing import EmbeddedServer
 from . import _aioresponses_compat
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+from services import ensure_services  # noqa: E402
 
 
 @pytest.fixture(params=["current", "2024"])
@@ -62,17 +64,5 @@ def mock_http(monkeypatch: pytest.MonkeyPatch) -> Iterator[aioresponses]:
 
 @pytest.fixture(scope="session")
 def databases() -> dict[str, str]:
-    """PostgreSQL and Redis on 127.0.0.1, started by tools/services.sh unless CI did it."""
-    dsn = os.environ.get("INFISICAL_TEST_POSTGRES_DSN")
-    redis_url = os.environ.get("INFISICAL_TEST_REDIS_URL")
-    if dsn and redis_url:
-        return {"postgres": dsn, "redis": redis_url}
-    script = str(ROOT / "tools" / "services.sh")
-    if os.geteuid() == 0:
-        subprocess.run([script, "install"], check=True)
-    out = subprocess.run([script, "start"], check=True, capture_output=True, text=True).stdout
-    values = dict(line.split("=", 1) for line in out.strip().splitlines() if "=" in line)
-    return {
-        "postgres": values["INFISICAL_TEST_POSTGRES_DSN"],
-        "redis": values["INFISICAL_TEST_REDIS_URL"],
-    }
+    """PostgreSQL and Redis on 127.0.0.1 (started by tools/services.sh unless CI did it)."""
+    return ensure_services()
