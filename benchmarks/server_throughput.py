@@ -62,17 +62,27 @@ async def hammer(url: str, headers: dict[str, str], seconds: float, concurrency:
 async def prepare_embedded(info: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
     site = info["site_url"]
     async with aiohttp.ClientSession() as s:
-        async with s.post(site + "/api/v1/auth/universal-auth/login", json={
-                "clientId": info["client_id"], "clientSecret": info["client_secret"]}) as r:
+        async with s.post(
+            site + "/api/v1/auth/universal-auth/login",
+            json={"clientId": info["client_id"], "clientSecret": info["client_secret"]},
+        ) as r:
             token = (await r.json())["accessToken"]
         headers = {"Authorization": f"Bearer {token}"}
-        async with s.post(site + "/api/v4/secrets/DATABASE_URL", headers=headers, json={
-                "projectId": info["project_id"], "environment": "dev",
-                "secretValue": "postgres://user:pw@db.internal:5432/app"}) as r:
+        async with s.post(
+            site + "/api/v4/secrets/DATABASE_URL",
+            headers=headers,
+            json={
+                "projectId": info["project_id"],
+                "environment": "dev",
+                "secretValue": "postgres://user:pw@db.internal:5432/app",
+            },
+        ) as r:
             assert r.status == 200, await r.text()
-        url = (f"{site}/api/v4/secrets/DATABASE_URL?projectId={info['project_id']}"
-               "&environment=dev&secretPath=/&type=shared&include_imports=false"
-               "&expandSecretReferences=false&viewSecretValue=true")
+        url = (
+            f"{site}/api/v4/secrets/DATABASE_URL?projectId={info['project_id']}"
+            "&environment=dev&secretPath=/&type=shared&include_imports=false"
+            "&expandSecretReferences=false&viewSecretValue=true"
+        )
         async with s.get(url, headers=headers) as r:
             body = await r.read()
     return url, headers, body
@@ -84,31 +94,40 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args()
 
-    embedded = subprocess.Popen([sys.executable, "-m", "infisical_async.testing"],
-                                stdout=subprocess.PIPE, text=True)
+    embedded = subprocess.Popen(
+        [sys.executable, "-m", "infisical_async.testing"], stdout=subprocess.PIPE, text=True
+    )
     baseline = None
     try:
         assert embedded.stdout is not None
         info = json.loads(embedded.stdout.readline())
         url, headers, body = asyncio.run(prepare_embedded(info))
-        baseline = subprocess.Popen([sys.executable, "-c", BASELINE_SERVER],
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        baseline = subprocess.Popen(
+            [sys.executable, "-c", BASELINE_SERVER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert baseline.stdin is not None and baseline.stdout is not None
         baseline.stdin.write(body.decode())
         baseline.stdin.close()
         port = json.loads(baseline.stdout.readline())["port"]
         base_url = f"http://127.0.0.1:{port}/api/v4/secrets/DATABASE_URL"
         rows = []
-        for name, target, hdrs in (("bare aiohttp.web, static body (baseline)", base_url, {}),
-                                   ("embedded server, GET one secret", url, headers)):
+        for name, target, hdrs in (
+            ("bare aiohttp.web, static body (baseline)", base_url, {}),
+            ("embedded server, GET one secret", url, headers),
+        ):
             rate = asyncio.run(hammer(target, hdrs, args.seconds, args.concurrency))
             rows.append((name, rate))
         base_rate = rows[0][1]
         print(f"{'server':<42} {'req/s':>10} {'vs baseline':>12}")
         for name, rate in rows:
             print(f"{name:<42} {rate:>10.0f} {rate / base_rate:>11.2f}x")
-        print(f"({args.concurrency} concurrent connections, {args.seconds:g}s each, "
-              "one client process; server and load share this machine's cores)")
+        print(
+            f"({args.concurrency} concurrent connections, {args.seconds:g}s each, "
+            "one client process; server and load share this machine's cores)"
+        )
     finally:
         embedded.terminate()
         embedded.wait(10)

@@ -19,7 +19,7 @@ from infisical_async import AsyncInfisicalClient, SqlDatabaseProvider, Universal
 from infisical_async.testing import EmbeddedServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-from services import ensure_services  # noqa: E402
+from services import ensure_services
 
 
 def step(text: str) -> None:
@@ -54,10 +54,13 @@ async def main() -> None:
             await client.dynamic_secrets.create(
                 "app-db",
                 provider=SqlDatabaseProvider(
-                    client="postgres", host=pg.hostname or "", port=pg.port or 5432,
-                    database=pg.path.lstrip("/"), username=pg.username or "",
+                    client="postgres",
+                    host=pg.hostname or "",
+                    port=pg.port or 5432,
+                    database=pg.path.lstrip("/"),
+                    username=pg.username or "",
                     password=pg.password or "",
-                    creation_statement="CREATE ROLE \"{{username}}\" WITH LOGIN PASSWORD "
+                    creation_statement='CREATE ROLE "{{username}}" WITH LOGIN PASSWORD '
                     "'{{password}}' VALID UNTIL '{{expiration}}';",
                     revocation_statement='DROP ROLE IF EXISTS "{{username}}";',
                     renew_statement="ALTER ROLE \"{{username}}\" VALID UNTIL '{{expiration}}';",
@@ -69,17 +72,26 @@ async def main() -> None:
             lease = await client.dynamic_secrets.leases.create("app-db", ttl="5m")
             creds = lease.credentials or {}
             step(f"leased user {creds['DB_USERNAME']} until {lease.expire_at:%H:%M:%S} UTC")
-            conn = await asyncpg.connect(host=pg.hostname, port=pg.port, database="postgres",
-                                         user=creds["DB_USERNAME"],
-                                         password=creds["DB_PASSWORD"])
+            conn = await asyncpg.connect(
+                host=pg.hostname,
+                port=pg.port,
+                database="postgres",
+                user=creds["DB_USERNAME"],
+                password=creds["DB_PASSWORD"],
+            )
             step(f"logged in to PostgreSQL as {await conn.fetchval('SELECT current_user')}")
             await conn.close()
             renewed = await client.dynamic_secrets.leases.renew(lease.id, ttl="10m")
             step(f"renewed the lease until {renewed.expire_at:%H:%M:%S} UTC")
             await client.dynamic_secrets.leases.revoke(lease.id)
             try:
-                await asyncpg.connect(host=pg.hostname, port=pg.port, database="postgres",
-                                      user=creds["DB_USERNAME"], password=creds["DB_PASSWORD"])
+                await asyncpg.connect(
+                    host=pg.hostname,
+                    port=pg.port,
+                    database="postgres",
+                    user=creds["DB_USERNAME"],
+                    password=creds["DB_PASSWORD"],
+                )
             except asyncpg.PostgresError as exc:
                 step(f"revoked: the leased user can no longer log in ({type(exc).__name__})")
             else:

@@ -20,8 +20,9 @@ def ensure_services() -> dict[str, str]:
     if not (dsn and redis_url):
         if os.geteuid() == 0:
             subprocess.run(["bash", str(SCRIPT), "install"], check=True)
-        out = subprocess.run(["bash", str(SCRIPT), "start"], check=True, capture_output=True,
-                             text=True).stdout
+        out = subprocess.run(
+            ["bash", str(SCRIPT), "start"], check=True, capture_output=True, text=True
+        ).stdout
         values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
         dsn = values["INFISICAL_TEST_POSTGRES_DSN"]
         redis_url = values["INFISICAL_TEST_REDIS_URL"]
