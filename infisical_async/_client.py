@@ -15,7 +15,12 @@ import aiohttp
 
 from ._auth import AuthStrategy, TokenAuth, TokenManager, UniversalAuth
 from ._cache import ResponseCache
-from ._constants import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_SITE_URL
+from ._constants import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_SITE_URL,
+    INITIAL_RETRY_DELAY,
+)
 from ._retry import RetryMode
 from ._transport import Transport
 from ._ttl import MIN_TTL_MS
@@ -106,7 +111,11 @@ class AsyncInfisicalClient:
         secret_path: Default folder path for secret calls.
         timeout: Seconds (or a :class:`Timeout`) per request attempt; ``None`` disables.
         max_retries: Retries of failed idempotent requests (see the README's retry policy).
+        retry_delay: First backoff delay in seconds; it doubles per retry, up to 8 s.
         cache_ttl: Seconds to keep ``secrets.get``/``list`` answers; ``0`` (default) is off.
+        stale_if_error: With the cache on: seconds past ``cache_ttl`` during which a cached
+            answer is served (with a warning) when the server is unreachable or answers 5xx
+            after retries; ``0`` (default) never serves stale data.
         http_session: Your own ``aiohttp.ClientSession``; used as is and never closed here.
         ssl: An ``ssl.SSLContext`` (custom CA), or ``False`` to skip verification.
         proxy: Proxy URL for every request.
@@ -133,7 +142,9 @@ class AsyncInfisicalClient:
         secret_path: str = "/",
         timeout: Timeout | float | None = Timeout(),
         max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_delay: float = INITIAL_RETRY_DELAY,
         cache_ttl: float = 0.0,
+        stale_if_error: float = 0.0,
         http_session: aiohttp.ClientSession | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
         proxy: str | None = None,
@@ -146,6 +157,10 @@ class AsyncInfisicalClient:
             raise InvalidArgumentError("max_retries", "must be a non-negative integer")
         if cache_ttl < 0:
             raise InvalidArgumentError("cache_ttl", "must be >= 0")
+        if stale_if_error < 0 or (stale_if_error and not cache_ttl):
+            raise InvalidArgumentError("stale_if_error", "must be >= 0 and needs cache_ttl > 0")
+        if retry_delay < 0:
+            raise InvalidArgumentError("retry_delay", "must be >= 0")
         self.site_url = _normalise_site_url(site_url or _site_url_from_env() or DEFAULT_SITE_URL)
         self.project_id = project_id
         self.project_slug = project_slug
@@ -162,9 +177,10 @@ class AsyncInfisicalClient:
             headers=headers,
             trust_env=trust_env,
             max_response_bytes=max_response_bytes,
+            retry_delay=retry_delay,
         )
         self._tokens = TokenManager(self._transport, auth)
-        self._cache = ResponseCache(cache_ttl)
+        self._cache = ResponseCache(cache_ttl, stale_ttl=stale_if_error)
         self._secrets_v3 = False
         self._project_slugs: dict[str, str] = {}
         self._request_timeout: Timeout | None = None

@@ -50,14 +50,18 @@ def parse_retry_after(
 
 
 def backoff_delay(
-    attempt: int, *, retry_after: float | None = None, rng: Callable[[], float] = random.random
+    attempt: int,
+    *,
+    retry_after: float | None = None,
+    initial: float = INITIAL_RETRY_DELAY,
+    rng: Callable[[], float] = random.random,
 ) -> float | None:
     """Delay before retry number ``attempt`` (1-based); None means "do not retry".
 
-    Exponential from INITIAL_RETRY_DELAY, capped at MAX_RETRY_DELAY, with up to 25% jitter
-    taken off. A server's Retry-After wins when present, unless it exceeds MAX_RETRY_AFTER.
+    Exponential from ``initial``, capped at MAX_RETRY_DELAY, with up to 25% jitter taken
+    off. A server's Retry-After wins when present, unless it exceeds MAX_RETRY_AFTER.
     """
     if retry_after is not None:
         return None if retry_after > MAX_RETRY_AFTER else float(retry_after)
-    delay: float = min(INITIAL_RETRY_DELAY * 2 ** (attempt - 1), MAX_RETRY_DELAY)
+    delay: float = min(initial * 2 ** (attempt - 1), MAX_RETRY_DELAY)
     return delay * (1 - 0.25 * rng())

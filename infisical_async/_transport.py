@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from ._constants import DEFAULT_MAX_RESPONSE_BYTES
+from ._constants import DEFAULT_MAX_RESPONSE_BYTES, INITIAL_RETRY_DELAY
 from ._retry import RetryMode, backoff_delay, parse_retry_after, should_retry_status
 from ._serde import dumps, loads
 from ._types import Timeout
@@ -25,6 +25,7 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     ClientClosedError,
+    InfisicalError,
     InternalServerError,
     ResponseValidationError,
     UnprocessableEntityError,
@@ -118,11 +119,13 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         trust_env: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        retry_delay: float = INITIAL_RETRY_DELAY,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.max_retries = max_retries
+        self.retry_delay = retry_delay
         self._session = session
         self._owns_session = session is None
         self._ssl = ssl
@@ -185,98 +188,115 @@ class Transport:
         timeout: Timeout | None = None,
         max_retries: int | None = None,
     ) -> Any:
-        """Send a request and return its decoded JSON body; raise the mapped error otherwise."""
+        """Send a request and return its decoded JSON body; raise the mapped error otherwise.
+
+        ``timeout.total`` bounds the whole call, retries and their waits included: no retry
+        is attempted, and no backoff slept, past that deadline.
+        """
         session = self.session()
         url = self.base_url + path
         headers = {"Authorization": f"Bearer {token}"} if token is not None else None
         retries = self.max_retries if max_retries is None else max_retries
-        client_timeout = self._aiohttp_timeout if timeout is None else timeout.to_aiohttp()
+        budget = self.timeout if timeout is None else timeout
+        attempt_timeout = self._aiohttp_timeout if timeout is None else timeout.to_aiohttp()
+        loop = asyncio.get_running_loop()
+        deadline = None if budget.total is None else loop.time() + budget.total
         attempt = 0
         while True:
             attempt += 1
             try:
-                async with session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json,
-                    headers=headers,
-                    timeout=client_timeout,
-                    proxy=self._proxy,
-                    allow_redirects=False,
-                    ssl=self._ssl if self._ssl is not None else True,
-                ) as response:
-                    status = response.status
-                    body = await self._read(response, method, path)
-                    if status < 300:
-                        try:
-                            return loads(body) if body else None
-                        except ValueError:
-                            raise ResponseValidationError(
-                                "the response body is not valid JSON",
-                                status_code=status,
-                                method=method,
-                                path=path,
-                            ) from None
-                    if 300 <= status < 400:
-                        # Never follow: a redirect would carry the token to another host.
-                        raise ResponseValidationError(
-                            f"unexpected redirect ({status}); check the site URL",
-                            status_code=status,
-                            method=method,
-                            path=path,
-                        )
-                    error = error_from_response(
-                        status, body, response.headers, method=method, path=path
-                    )
-            except asyncio.TimeoutError:
-                failure: Exception = APITimeoutError("request timed out", method=method, path=path)
-                reached = True
-            except aiohttp.ClientConnectorError as exc:
-                failure = APIConnectionError(
-                    f"cannot connect: {type(exc).__name__}", method=method, path=path
+                return await self._attempt(
+                    session, method, url, path, params, json, headers, attempt_timeout
                 )
-                reached = False
-            except (aiohttp.ClientError, OSError) as exc:
-                failure = APIConnectionError(
-                    f"connection failed: {type(exc).__name__}", method=method, path=path
+            except APIStatusError as exc:
+                if not should_retry_status(mode, exc.status_code, exc.retry_after):
+                    raise
+                error: InfisicalError = exc
+                reason = str(exc.status_code)
+                delay = backoff_delay(
+                    attempt, retry_after=exc.retry_after, initial=self.retry_delay, rng=self._rng
                 )
-                reached = True
-            else:
-                delay = None
-                if attempt <= retries and should_retry_status(mode, status, error.retry_after):
-                    delay = backoff_delay(attempt, retry_after=error.retry_after, rng=self._rng)
-                if delay is None:
-                    raise error
-                self._log_retry(method, path, attempt, delay, status=status)
-                await asyncio.sleep(delay)
-                continue
-            retryable = mode is RetryMode.IDEMPOTENT or not reached
-            if not retryable or attempt > retries:
-                raise failure from None
-            delay = backoff_delay(attempt, rng=self._rng) or 0.0
-            self._log_retry(method, path, attempt, delay, failure=type(failure).__name__)
-            await asyncio.sleep(delay)
-
-    def _log_retry(
-        self,
-        method: str,
-        path: str,
-        attempt: int,
-        delay: float,
-        *,
-        status: int | None = None,
-        failure: str | None = None,
-    ) -> None:
-        if log.isEnabledFor(logging.DEBUG):
+            except APIConnectionError as exc:
+                if mode is RetryMode.WRITE and exc.request_sent:
+                    raise  # the server may have acted on it: not ours to repeat
+                error, reason = exc, type(exc).__name__
+                delay = backoff_delay(attempt, initial=self.retry_delay, rng=self._rng)
+            remaining = None if deadline is None else deadline - loop.time()
+            if delay is None or attempt > retries or (remaining is not None and delay >= remaining):
+                log.debug("giving up on %s %s after %s (attempt %d)", method, path, reason, attempt)
+                raise error
             log.debug(
                 "retrying %s %s after %s (attempt %d) in %.3fs",
                 method,
-                path.split("?")[0],
-                status if status is not None else failure,
+                path,
+                reason,
                 attempt,
                 delay,
             )
+            await asyncio.sleep(delay)
+            if remaining is not None:
+                attempt_timeout = aiohttp.ClientTimeout(
+                    total=remaining - delay, connect=budget.connect, sock_read=budget.read
+                )
+
+    async def _attempt(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        json: Any,
+        headers: dict[str, str] | None,
+        timeout: aiohttp.ClientTimeout,
+    ) -> Any:
+        """One HTTP exchange, every failure mapped to our exception classes."""
+        try:
+            async with session.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                headers=headers,
+                timeout=timeout,
+                proxy=self._proxy,
+                allow_redirects=False,
+                ssl=self._ssl if self._ssl is not None else True,
+            ) as response:
+                status = response.status
+                body = await self._read(response, method, path)
+                if status < 300:
+                    try:
+                        return loads(body) if body else None
+                    except ValueError:
+                        raise ResponseValidationError(
+                            "the response body is not valid JSON",
+                            status_code=status,
+                            method=method,
+                            path=path,
+                        ) from None
+                if status < 400:
+                    # Never follow: a redirect would carry the token to another host.
+                    raise ResponseValidationError(
+                        f"unexpected redirect ({status}); check the site URL",
+                        status_code=status,
+                        method=method,
+                        path=path,
+                    )
+                raise error_from_response(status, body, response.headers, method=method, path=path)
+        except asyncio.TimeoutError:
+            raise APITimeoutError("request timed out", method=method, path=path) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise APIConnectionError(
+                f"cannot connect: {type(exc).__name__}",
+                method=method,
+                path=path,
+                request_sent=False,
+            ) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise APIConnectionError(
+                f"connection failed: {type(exc).__name__}", method=method, path=path
+            ) from None
 
     async def _read(self, response: aiohttp.ClientResponse, method: str, path: str) -> bytes:
         limit = self.max_response_bytes

@@ -100,9 +100,11 @@ class ClientClosedError(InfisicalError):
 class APIConnectionError(InfisicalError):
     """The request did not get an HTTP response (DNS, refused, reset, TLS...)."""
 
-    def __init__(self, message: str, *, method: str, path: str) -> None:
+    def __init__(self, message: str, *, method: str, path: str, request_sent: bool = True) -> None:
         self.method = method
         self.path = path
+        self.request_sent = request_sent
+        """False when the request provably never left (the connection could not be made)."""
         super().__init__(f"{message} ({method} {path})")
 
 

@@ -15,7 +15,11 @@ import aiohttp
 
 from infisical_async._auth import AuthStrategy, TokenAuth
 from infisical_async._client import AsyncInfisicalClient, options_from_env
-from infisical_async._constants import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES
+from infisical_async._constants import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    INITIAL_RETRY_DELAY,
+)
 from infisical_async._ttl import MIN_TTL_MS
 from infisical_async._types import NOT_GIVEN, NotGiven, Timeout
 from infisical_sync._runner import PortalRunner
@@ -50,7 +54,11 @@ class InfisicalClient:
         secret_path: Default folder path for secret calls.
         timeout: Seconds (or a :class:`Timeout`) per request attempt; ``None`` disables.
         max_retries: Retries of failed idempotent requests (see the README's retry policy).
+        retry_delay: First backoff delay in seconds; it doubles per retry, up to 8 s.
         cache_ttl: Seconds to keep ``secrets.get``/``list`` answers; ``0`` (default) is off.
+        stale_if_error: With the cache on: seconds past ``cache_ttl`` during which a cached
+            answer is served (with a warning) when the server is unreachable or answers 5xx
+            after retries; ``0`` (default) never serves stale data.
         http_session: Your own ``aiohttp.ClientSession``; used as is and never closed here.
         ssl: An ``ssl.SSLContext`` (custom CA), or ``False`` to skip verification.
         proxy: Proxy URL for every request.
@@ -80,7 +88,9 @@ class InfisicalClient:
         secret_path: str = "/",
         timeout: Timeout | float | None = Timeout(),
         max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_delay: float = INITIAL_RETRY_DELAY,
         cache_ttl: float = 0.0,
+        stale_if_error: float = 0.0,
         http_session: aiohttp.ClientSession | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
         proxy: str | None = None,
@@ -101,7 +111,9 @@ class InfisicalClient:
                 secret_path=secret_path,
                 timeout=timeout,
                 max_retries=max_retries,
+                retry_delay=retry_delay,
                 cache_ttl=cache_ttl,
+                stale_if_error=stale_if_error,
                 http_session=http_session,
                 ssl=ssl,
                 proxy=proxy,

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from .._retry import RetryMode
 from .._serde import structure, unstructure
 from .._transport import is_route_not_found
 from .._validation import flag, pick, require_name, require_path
-from ..errors import InvalidArgumentError, NotFoundError
+from ..errors import (
+    APIConnectionError,
+    InternalServerError,
+    InvalidArgumentError,
+    NotFoundError,
+)
 from ..models import NewSecret, Secret, SecretList, SecretMetadata, SecretType, SecretUpdate
 from ._base import AsyncResource, segment, unwrap
 
 __all__ = ["AsyncSecrets"]
+
+log = logging.getLogger("infisical_async")
+T = TypeVar("T")
 
 _V4 = {"base": "/api/v4/secrets", "batch": "/api/v4/secrets/batch", "project": "projectId"}
 _V3 = {
@@ -66,6 +75,29 @@ class AsyncSecrets(AsyncResource):
                 # A server from before the v4 routes: use v3 from now on.
                 client._secrets_v3 = True
         raise AssertionError("unreachable")
+
+    async def _cached(self, key: tuple[Any, ...], fetch: Callable[[], Awaitable[T]]) -> T:
+        """Serve a fresh cached answer, else fetch; on an outage, maybe a stale one."""
+        cache = self._client._cache
+        if not cache.enabled:
+            return await fetch()
+        cached = cache.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        try:
+            result = await fetch()
+        except (APIConnectionError, InternalServerError) as exc:
+            stale = cache.get_stale(key)
+            if stale is None:
+                raise
+            log.warning(
+                "serving a cached answer %.0fs old: the server failed (%s)",
+                stale[1],
+                type(exc).__name__,
+            )
+            return stale[0]  # type: ignore[no-any-return]
+        cache.put(key, result)
+        return result
 
     def _scope(
         self, project_id: str | None, environment: str | None, secret_path: str | None
@@ -122,19 +154,15 @@ class AsyncSecrets(AsyncResource):
         }
         if tag_slugs:
             params["tagSlugs"] = ",".join(require_name(t, "tag_slugs") for t in tag_slugs)
-        cache = self._client._cache
         key = ("list", project, tuple(sorted(params.items())))
-        if cache.enabled:
-            cached = cache.get(key)
-            if cached is not None:
-                return cached  # type: ignore[no-any-return]
-        data = await self._call(
-            "GET", "base", "", project, params=params, mode=RetryMode.IDEMPOTENT
-        )
-        result = structure(data, SecretList)
-        if cache.enabled:
-            cache.put(key, result)
-        return result
+
+        async def fetch() -> SecretList:
+            data = await self._call(
+                "GET", "base", "", project, params=params, mode=RetryMode.IDEMPOTENT
+            )
+            return structure(data, SecretList)
+
+        return await self._cached(key, fetch)
 
     async def get(
         self,
@@ -175,19 +203,20 @@ class AsyncSecrets(AsyncResource):
         }
         if version is not None:
             params["version"] = str(version)
-        cache = self._client._cache
         key = ("get", project, name, tuple(sorted(params.items())))
-        if cache.enabled:
-            cached = cache.get(key)
-            if cached is not None:
-                return cached  # type: ignore[no-any-return]
-        data = await self._call(
-            "GET", "base", "/" + segment(name), project, params=params, mode=RetryMode.IDEMPOTENT
-        )
-        result = structure(unwrap(data, "secret"), Secret)
-        if cache.enabled:
-            cache.put(key, result)
-        return result
+
+        async def fetch() -> Secret:
+            data = await self._call(
+                "GET",
+                "base",
+                "/" + segment(name),
+                project,
+                params=params,
+                mode=RetryMode.IDEMPOTENT,
+            )
+            return structure(unwrap(data, "secret"), Secret)
+
+        return await self._cached(key, fetch)
 
     async def create(
         self,
