@@ -195,7 +195,20 @@ def doc_block(node: ast.AST, indent: str) -> str:
     return f'{indent}"""{lines[0]}' + (f"\n{body}\n{indent}" if len(lines) > 1 else "") + '"""\n'
 
 
-def method_twin(fn: ast.FunctionDef | ast.AsyncFunctionDef, renamer: _Renamer) -> str:
+def cache_peeks(cls: ast.ClassDef) -> set[str]:
+    """Methods with a ``_cached_<name>`` peek: their twins answer cache hits in place."""
+    return {
+        n.name[len("_cached_") :]
+        for n in cls.body
+        if isinstance(n, ast.FunctionDef) and n.name.startswith("_cached_")
+    }
+
+
+def method_twin(
+    fn: ast.FunctionDef | ast.AsyncFunctionDef,
+    renamer: _Renamer,
+    peeks: frozenset[str] = frozenset(),
+) -> str:
     decorators = decorator_names(fn)
     indent = "        "
     call_args = forward(fn.args)
@@ -214,6 +227,12 @@ def method_twin(fn: ast.FunctionDef | ast.AsyncFunctionDef, renamer: _Renamer) -
             head = signature(fn, renamer)
             sep = ", " if call_args else ""
             body = f"return self._runner.call(self._async.{fn.name}{sep}{call_args})"
+            if fn.name in peeks:
+                # A cache hit is one dict lookup: answer it here, not on the loop thread.
+                body = (
+                    f"hit = self._async._cached_{fn.name}({call_args})\n{indent}"
+                    f"if hit is not None:\n{indent}    return hit\n{indent}{body}"
+                )
         return f"    {head}:\n{doc_block(fn, indent)}{indent}{body}\n"
     if "property" in decorators:
         head = signature(fn, renamer)
@@ -244,8 +263,9 @@ def resource_class(cls: ast.ClassDef, renamer: _Renamer) -> str:
     )
     for attr, kind in spaces:
         out.append(f"        self.{attr} = {sync_name(kind)}(async_resource.{attr}, runner)\n")
+    peeks = frozenset(cache_peeks(cls))
     for fn in public_methods(cls):
-        out.append("\n" + method_twin(fn, renamer))
+        out.append("\n" + method_twin(fn, renamer, peeks))
     return "".join(out)
 
 

@@ -76,14 +76,11 @@ class AsyncSecrets(AsyncResource):
                 client._secrets_v3 = True
         raise AssertionError("unreachable")
 
-    async def _cached(self, key: tuple[Any, ...], fetch: Callable[[], Awaitable[T]]) -> T:
-        """Serve a fresh cached answer, else fetch; on an outage, maybe a stale one."""
+    async def _through_cache(self, key: tuple[Any, ...], fetch: Callable[[], Awaitable[T]]) -> T:
+        """Fetch and remember the answer; on an outage, maybe serve a stale one instead."""
         cache = self._client._cache
         if not cache.enabled:
             return await fetch()
-        cached = cache.get(key)
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
         try:
             result = await fetch()
         except (APIConnectionError, InternalServerError) as exc:
@@ -98,6 +95,83 @@ class AsyncSecrets(AsyncResource):
             return stale[0]  # type: ignore[no-any-return]
         cache.put(key, result)
         return result
+
+    def _key(self, kind: str, project_id: str | None, *args: Any) -> tuple[Any, ...]:
+        """The cache key of a read: its arguments as given, plus the client defaults they
+        fall back to. Equal keys mean equal requests, so a hit needs no validation."""
+        client = self._client
+        project = project_id if project_id is not None else client.project_id
+        return (kind, project, client.environment, client.secret_path, *args)
+
+    def _cached_list(
+        self,
+        *,
+        project_id: str | None = None,
+        environment: str | None = None,
+        secret_path: str | None = None,
+        recursive: bool = False,
+        include_imports: bool = True,
+        expand_secret_references: bool = True,
+        view_secret_value: bool = True,
+        tag_slugs: Sequence[str] | None = None,
+    ) -> SecretList | None:
+        """A fresh cached ``list`` answer for these arguments, without I/O; None on a miss."""
+        cache = self._client._cache
+        if not cache.enabled:
+            return None
+        try:
+            key = self._key(
+                "list",
+                project_id,
+                environment,
+                secret_path,
+                recursive,
+                include_imports,
+                expand_secret_references,
+                view_secret_value,
+                None if tag_slugs is None else tuple(tag_slugs),
+            )
+            return cache.get(key)
+        except TypeError:  # an unhashable argument: validation will name it
+            return None
+
+    def _cached_get(
+        self,
+        name: str,
+        *,
+        project_id: str | None = None,
+        environment: str | None = None,
+        secret_path: str | None = None,
+        version: int | None = None,
+        type: SecretType = "shared",
+        include_imports: bool = True,
+        expand_secret_references: bool = True,
+        view_secret_value: bool = True,
+    ) -> Secret | None:
+        """A fresh cached ``get`` answer for these arguments, without I/O; None on a miss.
+
+        Safe from any thread (one dict lookup), so the blocking twin answers hits without
+        crossing to the event-loop thread.
+        """
+        cache = self._client._cache
+        if not cache.enabled:
+            return None
+        try:
+            key = self._key(
+                "get",
+                project_id,
+                name,
+                environment,
+                secret_path,
+                version,
+                type,
+                include_imports,
+                expand_secret_references,
+                view_secret_value,
+            )
+            return cache.get(key)
+        except TypeError:
+            return None
 
     def _scope(
         self, project_id: str | None, environment: str | None, secret_path: str | None
@@ -142,6 +216,18 @@ class AsyncSecrets(AsyncResource):
             MissingArgumentError: no project or environment.
             APIStatusError: the server refused (NotFoundError, PermissionDeniedError, ...).
         """
+        hit = self._cached_list(
+            project_id=project_id,
+            environment=environment,
+            secret_path=secret_path,
+            recursive=recursive,
+            include_imports=include_imports,
+            expand_secret_references=expand_secret_references,
+            view_secret_value=view_secret_value,
+            tag_slugs=tag_slugs,
+        )
+        if hit is not None:
+            return hit
         project, env, path = self._scope(project_id, environment, secret_path)
         params = {
             "environment": env,
@@ -154,7 +240,17 @@ class AsyncSecrets(AsyncResource):
         }
         if tag_slugs:
             params["tagSlugs"] = ",".join(require_name(t, "tag_slugs") for t in tag_slugs)
-        key = ("list", project, tuple(sorted(params.items())))
+        key = self._key(
+            "list",
+            project_id,
+            environment,
+            secret_path,
+            recursive,
+            include_imports,
+            expand_secret_references,
+            view_secret_value,
+            tuple(tag_slugs) if tag_slugs is not None else None,
+        )
 
         async def fetch() -> SecretList:
             data = await self._call(
@@ -162,7 +258,7 @@ class AsyncSecrets(AsyncResource):
             )
             return structure(data, SecretList)
 
-        return await self._cached(key, fetch)
+        return await self._through_cache(key, fetch)
 
     async def get(
         self,
@@ -189,6 +285,31 @@ class AsyncSecrets(AsyncResource):
         Raises:
             NotFoundError: no such secret (or environment/folder).
         """
+        hit = self._cached_get(
+            name,
+            project_id=project_id,
+            environment=environment,
+            secret_path=secret_path,
+            version=version,
+            type=type,
+            include_imports=include_imports,
+            expand_secret_references=expand_secret_references,
+            view_secret_value=view_secret_value,
+        )
+        if hit is not None:
+            return hit
+        key = self._key(
+            "get",
+            project_id,
+            name,
+            environment,
+            secret_path,
+            version,
+            type,
+            include_imports,
+            expand_secret_references,
+            view_secret_value,
+        )
         name = require_name(name, "name")
         project, env, path = self._scope(project_id, environment, secret_path)
         if version is not None and (not isinstance(version, int) or version < 1):
@@ -203,7 +324,6 @@ class AsyncSecrets(AsyncResource):
         }
         if version is not None:
             params["version"] = str(version)
-        key = ("get", project, name, tuple(sorted(params.items())))
 
         async def fetch() -> Secret:
             data = await self._call(
@@ -216,7 +336,7 @@ class AsyncSecrets(AsyncResource):
             )
             return structure(unwrap(data, "secret"), Secret)
 
-        return await self._cached(key, fetch)
+        return await self._through_cache(key, fetch)
 
     async def create(
         self,

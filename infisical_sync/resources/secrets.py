@@ -58,6 +58,18 @@ class Secrets:
             MissingArgumentError: no project or environment.
             APIStatusError: the server refused (NotFoundError, PermissionDeniedError, ...).
         """
+        hit = self._async._cached_list(
+            project_id=project_id,
+            environment=environment,
+            secret_path=secret_path,
+            recursive=recursive,
+            include_imports=include_imports,
+            expand_secret_references=expand_secret_references,
+            view_secret_value=view_secret_value,
+            tag_slugs=tag_slugs,
+        )
+        if hit is not None:
+            return hit
         return self._runner.call(
             self._async.list,
             project_id=project_id,
@@ -95,6 +107,19 @@ class Secrets:
         Raises:
             NotFoundError: no such secret (or environment/folder).
         """
+        hit = self._async._cached_get(
+            name=name,
+            project_id=project_id,
+            environment=environment,
+            secret_path=secret_path,
+            version=version,
+            type=type,
+            include_imports=include_imports,
+            expand_secret_references=expand_secret_references,
+            view_secret_value=view_secret_value,
+        )
+        if hit is not None:
+            return hit
         return self._runner.call(
             self._async.get,
             name=name,

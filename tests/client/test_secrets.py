@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from infisical_async import (
     ApprovalRequiredError,
     AsyncInfisicalClient,
     BadRequestError,
+    InternalServerError,
     InvalidArgumentError,
     MissingArgumentError,
     NewSecret,
@@ -173,3 +176,34 @@ async def test_project_lookup(client: AsyncInfisicalClient) -> None:
     project = await client.projects.get()
     assert project.slug == "sdk-test-project"
     assert [e.slug for e in project.environments] == ["dev", "staging", "prod"]
+
+
+async def test_stale_if_error_serves_an_old_answer_during_an_outage(
+    current_server: EmbeddedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = current_server
+    async with make_client(
+        server, cache_ttl=0.2, stale_if_error=60, retry_delay=0.01, max_retries=1
+    ) as client:
+        await client.secrets.create("K", "v1")
+        assert (await client.secrets.get("K")).value == "v1"
+        assert len(await client.secrets.list()) == 1
+        await asyncio.sleep(0.25)  # past cache_ttl: fresh answers needed
+        server.control.fail_next(10, status=503, path="^/api/v4/secrets")
+        assert (await client.secrets.get("K")).value == "v1"
+        assert len(await client.secrets.list()) == 1
+        assert "serving a cached answer" in caplog.text and "v1" not in caplog.text
+        server.control.clear_faults()
+        await client.secrets.update("K", value="v2")  # our own write drops stale copies too
+        server.control.fail_next(10, status=503, path="^/api/v4/secrets/K")
+        with pytest.raises(InternalServerError):
+            await client.secrets.get("K")
+    server.control.clear_faults()
+    async with make_client(server, cache_ttl=0.2, retry_delay=0.01, max_retries=1) as plain:
+        await plain.secrets.get("K")
+        await asyncio.sleep(0.25)
+        server.control.fail_next(10, status=503, path="^/api/v4/secrets/K")
+        with pytest.raises(InternalServerError):
+            await plain.secrets.get("K")
+    with pytest.raises(InvalidArgumentError):
+        make_client(server, stale_if_error=10)  # needs the cache on

@@ -249,3 +249,24 @@ def test_every_public_coroutine_has_a_twin_with_the_same_signature(
             checked += 1
     # Every namespace has coroutines; the client's only one (aclose) becomes close().
     assert checked > 0 or async_cls is infisical_async.AsyncInfisicalClient
+
+
+def test_cache_hits_are_answered_without_the_loop_thread(threaded_server: EmbeddedServer) -> None:
+    with make_sync_client(threaded_server, cache_ttl=60) as client:
+        client.secrets.create("K", "v")
+        assert client.secrets.get("K").value == "v"  # a miss: goes to the loop
+        assert len(client.secrets.list()) == 1
+        runner = client._runner
+        original = runner.call
+
+        def refuse(*args: object, **kwargs: object) -> object:
+            raise AssertionError("a cache hit crossed to the loop thread")
+
+        runner.call = refuse  # type: ignore[method-assign]
+        try:
+            assert client.secrets.get("K").value == "v"
+            assert len(client.secrets.list()) == 1
+        finally:
+            runner.call = original  # type: ignore[method-assign]
+        client.secrets.update("K", value="v2")
+        assert client.secrets.get("K").value == "v2"  # invalidated by the write
