@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -39,6 +38,8 @@ def parse_retry_after(
     try:
         seconds = float(raw)
     except ValueError:
+        import email.utils  # rare path; keeps the import off start-up
+
         try:
             when = email.utils.parsedate_to_datetime(raw)
         except (TypeError, ValueError):

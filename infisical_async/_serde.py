@@ -1,6 +1,8 @@
 """The one cattrs converter: camelCase JSON <-> snake_case attrs models.
 
-Built once at import; the per-class hooks are generated on first use and cached.
+Built once, on first use (importing cattrs costs more than the rest of this package, so
+``import infisical_async`` does not pay for it); the per-class hooks are generated on first
+use of each class and cached.
 A field's wire name is ``metadata={"wire": ...}`` where it is not the camelCase of its name.
 Unknown keys in responses are ignored (servers add fields between versions).
 """
@@ -8,15 +10,19 @@ Unknown keys in responses are ignored (servers add fields between versions).
 from __future__ import annotations
 
 import json
+import sys
+import types
+import typing
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import attrs
-import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from .errors import ResponseValidationError
+
+if typing.TYPE_CHECKING:
+    import cattrs
 
 __all__ = ["converter", "dumps", "loads", "structure", "to_camel", "unstructure"]
 
@@ -50,13 +56,23 @@ def _wire_name(field: attrs.Attribute[Any]) -> str:
     return wire if isinstance(wire, str) else to_camel(field.name)
 
 
+if sys.version_info >= (3, 11):
+
+    def _parse_iso(value: str) -> datetime:
+        return datetime.fromisoformat(value)
+
+else:  # 3.10's fromisoformat does not read the trailing "Z" servers send
+
+    def _parse_iso(value: str) -> datetime:
+        return datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+
+
 def _structure_datetime(value: Any, _: type) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
+    if value.__class__ is not str:
+        if isinstance(value, datetime):
+            return value
         raise TypeError("expected an ISO-8601 string")
-    # Python 3.10's fromisoformat does not read the trailing "Z" servers send.
-    parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    parsed = _parse_iso(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
@@ -64,10 +80,43 @@ def _unstructure_datetime(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _strict(kind: type) -> Callable[[Any, type], Any]:
+    """Accept exactly ``kind``: cattrs would turn 5 into "5" for a str field."""
+
+    def hook(value: Any, _: type) -> Any:
+        if value.__class__ is kind or (kind is float and value.__class__ is int):
+            return value
+        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+
+    return hook
+
+
+def _is_optional(tp: Any) -> bool:
+    args = typing.get_args(tp)
+    return typing.get_origin(tp) in (typing.Union, types.UnionType) and (
+        len(args) == 2 and type(None) in args
+    )
+
+
 def _make_converter() -> cattrs.Converter:
+    import cattrs
+    from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
     conv = cattrs.Converter(forbid_extra_keys=False)
+    for kind in (str, int, float, bool):
+        conv.register_structure_hook(kind, _strict(kind))
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_unstructure_hook(datetime, _unstructure_datetime)
+
+    def optional_factory(tp: Any) -> Callable[[Any, type], Any]:
+        # Resolve the inner hook once instead of dispatching on every value.
+        inner_type = next(a for a in typing.get_args(tp) if a is not type(None))
+        inner = conv.get_structure_hook(inner_type)
+
+        def hook(value: Any, _: type) -> Any:
+            return None if value is None else inner(value, inner_type)
+
+        return hook
 
     def structure_factory(cls: type) -> Callable[[Any, type], Any]:
         overrides = {f.name: override(rename=_wire_name(f)) for f in attrs.fields(cls)}
@@ -77,18 +126,29 @@ def _make_converter() -> cattrs.Converter:
         overrides = {f.name: override(rename=_wire_name(f)) for f in attrs.fields(cls)}
         return make_dict_unstructure_fn(cls, conv, **overrides)  # type: ignore[arg-type]
 
+    conv.register_structure_hook_factory(_is_optional, optional_factory)
     conv.register_structure_hook_factory(attrs.has, structure_factory)
     conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
     return conv
 
 
-converter = _make_converter()
+_converter: cattrs.Converter | None = None
+
+
+def converter() -> cattrs.Converter:
+    """The converter, built on first use."""
+    global _converter
+    if _converter is None:
+        _converter = _make_converter()
+    return _converter
 
 
 def structure(data: Any, cls: type[T], *, where: str = "response") -> T:
     """Parse ``data`` into ``cls``; a mismatch raises ResponseValidationError naming fields only."""
+    import cattrs
+
     try:
-        return converter.structure(data, cls)
+        return (_converter or converter()).structure(data, cls)
     except cattrs.ClassValidationError as exc:
         # transform_error names the paths; the inner exceptions may quote values, so drop them.
         raise ResponseValidationError(
@@ -99,4 +159,4 @@ def structure(data: Any, cls: type[T], *, where: str = "response") -> T:
 
 
 def unstructure(obj: Any) -> Any:
-    return converter.unstructure(obj)
+    return (_converter or converter()).unstructure(obj)

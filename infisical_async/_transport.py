@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import platform
 import random
 import ssl as ssl_module
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,7 +36,7 @@ __all__ = ["Transport", "error_from_response", "is_route_not_found"]
 log = logging.getLogger("infisical_async")
 
 USER_AGENT = (
-    f"infisical-async/{__version__} python/{platform.python_version()} "
+    f"infisical-async/{__version__} python/{'.'.join(map(str, sys.version_info[:3]))} "
     f"aiohttp/{aiohttp.__version__}"
 )
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})

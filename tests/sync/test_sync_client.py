@@ -270,3 +270,24 @@ def test_cache_hits_are_answered_without_the_loop_thread(threaded_server: Embedd
             runner.call = original  # type: ignore[method-assign]
         client.secrets.update("K", value="v2")
         assert client.secrets.get("K").value == "v2"  # invalidated by the write
+
+
+def test_calls_from_the_loop_thread_are_refused_not_deadlocked(
+    sync_client: InfisicalClient,
+) -> None:
+    async def from_the_loop() -> None:
+        sync_client.secrets.list()
+
+    with pytest.raises(RuntimeError, match="own event-loop thread"):
+        sync_client._runner.call(from_the_loop)
+
+
+def test_closing_during_a_call_ends_it_with_client_closed(threaded_server: EmbeddedServer) -> None:
+    client = make_sync_client(threaded_server)
+    client.secrets.list()
+    threaded_server.control.delay_next(1, seconds=5, path="/secrets")
+    threading.Timer(0.2, client.close).start()
+    started = time.monotonic()
+    with pytest.raises(ClientClosedError):
+        client.secrets.list()
+    assert time.monotonic() - started < 4
