@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import builtins
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import os
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from typing import Any, TypeVar
 
 from .._retry import RetryMode
@@ -337,6 +338,44 @@ class AsyncSecrets(AsyncResource):
             return structure(unwrap(data, "secret"), Secret)
 
         return await self._through_cache(key, fetch)
+
+    async def load_into_environ(
+        self,
+        *,
+        overwrite: bool = False,
+        project_id: str | None = None,
+        environment: str | None = None,
+        secret_path: str | None = None,
+        recursive: bool = False,
+        include_imports: bool = True,
+        environ: MutableMapping[str, str] | None = None,
+    ) -> builtins.dict[str, str]:
+        """Put a path's secrets into ``os.environ`` (or into ``environ``).
+
+        Variables that already exist are kept unless ``overwrite=True``; imported secrets
+        yield to the path's own. A name the environment cannot hold (one containing ``=``
+        or a NUL) is skipped with a warning that names it.
+
+        Returns:
+            The variables that were set, name to value.
+        """
+        listing = await self.list(
+            project_id=project_id,
+            environment=environment,
+            secret_path=secret_path,
+            recursive=recursive,
+            include_imports=include_imports,
+        )
+        target = os.environ if environ is None else environ
+        applied: builtins.dict[str, str] = {}
+        for key, value in listing.to_dict().items():
+            if "=" in key or "\0" in key or "\0" in value:
+                log.warning("not exporting %s: not representable as an environment variable", key)
+                continue
+            if overwrite or key not in target:
+                target[key] = value
+                applied[key] = value
+        return applied
 
     async def create(
         self,

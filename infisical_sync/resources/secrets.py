@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 
 from infisical_async.models import NewSecret, Secret, SecretList, SecretType, SecretUpdate
 from infisical_async.resources.secrets import AsyncSecrets
@@ -131,6 +131,37 @@ class Secrets:
             include_imports=include_imports,
             expand_secret_references=expand_secret_references,
             view_secret_value=view_secret_value,
+        )
+
+    def load_into_environ(
+        self,
+        *,
+        overwrite: bool = False,
+        project_id: str | None = None,
+        environment: str | None = None,
+        secret_path: str | None = None,
+        recursive: bool = False,
+        include_imports: bool = True,
+        environ: MutableMapping[str, str] | None = None,
+    ) -> builtins.dict[str, str]:
+        """Put a path's secrets into ``os.environ`` (or into ``environ``).
+
+        Variables that already exist are kept unless ``overwrite=True``; imported secrets
+        yield to the path's own. A name the environment cannot hold (one containing ``=``
+        or a NUL) is skipped with a warning that names it.
+
+        Returns:
+            The variables that were set, name to value.
+        """
+        return self._runner.call(
+            self._async.load_into_environ,
+            overwrite=overwrite,
+            project_id=project_id,
+            environment=environment,
+            secret_path=secret_path,
+            recursive=recursive,
+            include_imports=include_imports,
+            environ=environ,
         )
 
     def create(
