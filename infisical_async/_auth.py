@@ -46,14 +46,13 @@ class UniversalAuth:
 
     client_id: str
     client_secret: str = attrs.field(repr=False)
+    organization_slug: str | None = None
 
     async def login(self, transport: Transport) -> AccessToken:
-        data = await transport.request(
-            "POST",
-            LOGIN_PATH,
-            json={"clientId": self.client_id, "clientSecret": self.client_secret},
-            mode=RetryMode.IDEMPOTENT,
-        )
+        body = {"clientId": self.client_id, "clientSecret": self.client_secret}
+        if self.organization_slug is not None:
+            body["organizationSlug"] = body["subOrganizationName"] = self.organization_slug
+        data = await transport.request("POST", LOGIN_PATH, json=body, mode=RetryMode.IDEMPOTENT)
         return structure(data, AccessToken)
 
 

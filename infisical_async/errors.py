@@ -7,6 +7,7 @@ Every error the SDK raises derives from :class:`InfisicalError`::
     │   └── MissingArgumentError                  required, and no client default either
     ├── ConfigurationError                        from_env(): variables missing
     ├── NotAuthenticatedError                     no credentials and no access token
+    ├── CloudMetadataError                        a cloud metadata service is unreachable
     ├── ClientClosedError                         the client was closed
     ├── APIConnectionError                        the request did not get an HTTP answer
     │   └── APITimeoutError
@@ -42,6 +43,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
+    "CloudMetadataError",
     "ConfigurationError",
     "ConflictError",
     "InfisicalError",
@@ -91,6 +93,10 @@ class ConfigurationError(InfisicalError):
 
 class NotAuthenticatedError(InfisicalError):
     """A request needs an access token but the client has no way to get one."""
+
+
+class CloudMetadataError(InfisicalError):
+    """A cloud metadata service (GCP, Azure) could not be reached or gave no token."""
 
 
 class ClientClosedError(InfisicalError):

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from .._auth import RENEW_PATH, REVOKE_PATH, UniversalAuth
+from .._auth import RENEW_PATH, REVOKE_PATH, AuthStrategy, UniversalAuth
 from .._retry import RetryMode
 from .._serde import structure
 from .._validation import require_str
+from ..auth_methods import (
+    DEFAULT_K8S_TOKEN_PATH,
+    AwsIamAuth,
+    AzureAuth,
+    GcpIamAuth,
+    GcpIdTokenAuth,
+    JwtAuth,
+    KubernetesAuth,
+    LdapAuth,
+    OidcAuth,
+    TokenSource,
+)
 from ..errors import NotAuthenticatedError
 from ..models import AccessToken
 from ._base import AsyncResource
@@ -15,13 +28,34 @@ from ._base import AsyncResource
 if TYPE_CHECKING:
     from .._client import AsyncInfisicalClient
 
-__all__ = ["AsyncAuth", "AsyncUniversalAuthLogin"]
+__all__ = [
+    "AsyncAuth",
+    "AsyncAwsIamLogin",
+    "AsyncAzureLogin",
+    "AsyncGcpIamLogin",
+    "AsyncGcpIdTokenLogin",
+    "AsyncJwtLogin",
+    "AsyncKubernetesLogin",
+    "AsyncLdapLogin",
+    "AsyncOidcLogin",
+    "AsyncUniversalAuthLogin",
+]
+
+
+async def _login_with(client: AsyncInfisicalClient, strategy: AuthStrategy) -> AccessToken:
+    """Log in now and keep ``strategy`` for every later login (as if passed as ``auth=``)."""
+    access = await strategy.login(client._transport)
+    client._tokens.set_strategy(strategy)
+    client._tokens.store(access, renewed=False)
+    return access
 
 
 class AsyncUniversalAuthLogin(AsyncResource):
     """``client.auth.universal_auth``."""
 
-    async def login(self, client_id: str, client_secret: str) -> AccessToken:
+    async def login(
+        self, client_id: str, client_secret: str, *, organization_slug: str | None = None
+    ) -> AccessToken:
         """Log in with a machine identity's Universal Auth credentials.
 
         The client keeps the credentials and uses them to log in again whenever the token
@@ -31,25 +65,209 @@ class AsyncUniversalAuthLogin(AsyncResource):
             AuthenticationError: wrong credentials.
             NotFoundError: unknown client id (older servers).
         """
-        strategy = UniversalAuth(
-            client_id=require_str(client_id, "client_id"),
-            client_secret=require_str(client_secret, "client_secret"),
+        return await _login_with(
+            self._client,
+            UniversalAuth(
+                client_id=require_str(client_id, "client_id"),
+                client_secret=require_str(client_secret, "client_secret"),
+                organization_slug=organization_slug,
+            ),
         )
-        tokens = self._client._tokens
-        access = await strategy.login(self._client._transport)
-        tokens.set_strategy(strategy)
-        tokens.store(access, renewed=False)
-        return access
+
+
+class AsyncAwsIamLogin(AsyncResource):
+    """``client.auth.aws_iam``."""
+
+    async def login(
+        self,
+        identity_id: str,
+        *,
+        region: str | None = None,
+        organization_slug: str | None = None,
+    ) -> AccessToken:
+        """Log in with the AWS credentials of this environment (a signed STS request).
+
+        Raises:
+            ConfigurationError: botocore is missing, or no AWS credentials were found.
+            AuthenticationError: the identity does not accept this AWS principal.
+        """
+        return await _login_with(
+            self._client,
+            AwsIamAuth(identity_id=identity_id, region=region, organization_slug=organization_slug),
+        )
+
+
+class AsyncKubernetesLogin(AsyncResource):
+    """``client.auth.kubernetes``."""
+
+    async def login(
+        self,
+        identity_id: str,
+        *,
+        token_path: str = DEFAULT_K8S_TOKEN_PATH,
+        token: str | None = None,
+        organization_slug: str | None = None,
+    ) -> AccessToken:
+        """Log in with the pod's service-account token (re-read at every later login)."""
+        return await _login_with(
+            self._client,
+            KubernetesAuth(
+                identity_id=identity_id,
+                token_path=token_path,
+                token=token,
+                organization_slug=organization_slug,
+            ),
+        )
+
+
+class AsyncGcpIdTokenLogin(AsyncResource):
+    """``client.auth.gcp_id_token``."""
+
+    async def login(
+        self,
+        identity_id: str,
+        *,
+        metadata_url: str | None = None,
+        organization_slug: str | None = None,
+    ) -> AccessToken:
+        """Log in with an ID token from the GCP metadata server.
+
+        Raises:
+            CloudMetadataError: the metadata server is unreachable (not running on GCP).
+        """
+        return await _login_with(
+            self._client,
+            GcpIdTokenAuth(
+                identity_id=identity_id,
+                metadata_url=metadata_url,
+                organization_slug=organization_slug,
+            ),
+        )
+
+
+class AsyncGcpIamLogin(AsyncResource):
+    """``client.auth.gcp_iam``."""
+
+    async def login(
+        self,
+        identity_id: str,
+        *,
+        service_account_key: str | Mapping[str, Any],
+        organization_slug: str | None = None,
+    ) -> AccessToken:
+        """Log in with a JWT signed by a service-account key (a key file path or its JSON)."""
+        return await _login_with(
+            self._client,
+            GcpIamAuth(
+                identity_id=identity_id,
+                service_account_key=service_account_key,
+                organization_slug=organization_slug,
+            ),
+        )
+
+
+class AsyncAzureLogin(AsyncResource):
+    """``client.auth.azure``."""
+
+    async def login(
+        self,
+        identity_id: str,
+        *,
+        resource: str = "https://management.azure.com/",
+        managed_identity_client_id: str | None = None,
+        metadata_url: str = "http://169.254.169.254",
+        organization_slug: str | None = None,
+    ) -> AccessToken:
+        """Log in with a managed-identity token from the Azure instance metadata service.
+
+        Raises:
+            CloudMetadataError: the metadata service is unreachable (not running in Azure).
+        """
+        return await _login_with(
+            self._client,
+            AzureAuth(
+                identity_id=identity_id,
+                resource=resource,
+                managed_identity_client_id=managed_identity_client_id,
+                metadata_url=metadata_url,
+                organization_slug=organization_slug,
+            ),
+        )
+
+
+class AsyncOidcLogin(AsyncResource):
+    """``client.auth.oidc``."""
+
+    async def login(
+        self, identity_id: str, *, token: TokenSource, organization_slug: str | None = None
+    ) -> AccessToken:
+        """Log in with an OIDC ID token (a string, a file path, or a callable giving one)."""
+        return await _login_with(
+            self._client,
+            OidcAuth(identity_id=identity_id, token=token, organization_slug=organization_slug),
+        )
+
+
+class AsyncJwtLogin(AsyncResource):
+    """``client.auth.jwt``."""
+
+    async def login(
+        self, identity_id: str, *, token: TokenSource, organization_slug: str | None = None
+    ) -> AccessToken:
+        """Log in with a JWT (a string, a file path, or a callable giving one)."""
+        return await _login_with(
+            self._client,
+            JwtAuth(identity_id=identity_id, token=token, organization_slug=organization_slug),
+        )
+
+
+class AsyncLdapLogin(AsyncResource):
+    """``client.auth.ldap``."""
+
+    async def login(
+        self,
+        identity_id: str,
+        *,
+        username: str,
+        password: str,
+        organization_slug: str | None = None,
+    ) -> AccessToken:
+        """Log in with an LDAP username and password."""
+        return await _login_with(
+            self._client,
+            LdapAuth(
+                identity_id=identity_id,
+                username=username,
+                password=password,
+                organization_slug=organization_slug,
+            ),
+        )
 
 
 class AsyncAuth(AsyncResource):
     """``client.auth``: explicit control of the access token (usually not needed)."""
 
     universal_auth: AsyncUniversalAuthLogin
+    aws_iam: AsyncAwsIamLogin
+    kubernetes: AsyncKubernetesLogin
+    gcp_id_token: AsyncGcpIdTokenLogin
+    gcp_iam: AsyncGcpIamLogin
+    azure: AsyncAzureLogin
+    oidc: AsyncOidcLogin
+    jwt: AsyncJwtLogin
+    ldap: AsyncLdapLogin
 
     def __init__(self, client: AsyncInfisicalClient) -> None:
         super().__init__(client)
         self.universal_auth = AsyncUniversalAuthLogin(client)
+        self.aws_iam = AsyncAwsIamLogin(client)
+        self.kubernetes = AsyncKubernetesLogin(client)
+        self.gcp_id_token = AsyncGcpIdTokenLogin(client)
+        self.gcp_iam = AsyncGcpIamLogin(client)
+        self.azure = AsyncAzureLogin(client)
+        self.oidc = AsyncOidcLogin(client)
+        self.jwt = AsyncJwtLogin(client)
+        self.ldap = AsyncLdapLogin(client)
 
     async def renew(self) -> AccessToken:
         """Renew the current access token now and store what the server returns.

@@ -14,6 +14,7 @@ from .._serde import dumps
 from ._context import Context
 from ._faults import Fault
 from ._routes_auth import add_auth_routes
+from ._routes_auth_methods import add_auth_method_routes
 from ._routes_dynamic import LeaseSweeper, add_dynamic_secret_routes
 from ._routes_folders import add_folder_routes
 from ._routes_secrets import add_import_and_tag_routes, add_secret_routes
@@ -133,6 +134,7 @@ def build_app(ctx: Context) -> web.Application:
     app = web.Application(middlewares=[wire], client_max_size=8 * 1024 * 1024)
     app[CONTEXT_KEY] = ctx
     add_auth_routes(app, ctx)
+    add_auth_method_routes(app, ctx)
     if not ctx.legacy:
         add_secret_routes(app, ctx, "v4")
     add_secret_routes(app, ctx, "v3")

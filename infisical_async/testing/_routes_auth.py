@@ -10,13 +10,13 @@ from ._context import Context
 from ._state import TokenRecord
 from ._wire import ApiError, F, validate
 
-__all__ = ["add_auth_routes"]
+__all__ = ["add_auth_routes", "token_response"]
 
 _LOGIN = {"clientId": F("str", required=True), "clientSecret": F("str", required=True)}
 _TOKEN_BODY = {"accessToken": F("str", required=True)}
 
 
-def _token_response(ctx: Context, record: TokenRecord, expires_in: int) -> dict[str, object]:
+def token_response(ctx: Context, record: TokenRecord, expires_in: int) -> dict[str, object]:
     if ctx.legacy:
         # 2024 servers sign exp = the max TTL once, enforce the per-TTL expiry in the
         # database, and hand the same JWT back on renew.
@@ -49,7 +49,7 @@ def add_auth_routes(app: web.Application, ctx: Context) -> None:
         record = state.issue_token(
             identity, ttl=identity.access_token_ttl, max_ttl=identity.access_token_max_ttl
         )
-        return ctx.json(_token_response(ctx, record, record.ttl))
+        return ctx.json(token_response(ctx, record, record.ttl))
 
     async def renew(request: web.Request) -> web.Response:
         body = validate(await ctx.body(request), _TOKEN_BODY)
@@ -86,7 +86,7 @@ def add_auth_routes(app: web.Application, ctx: Context) -> None:
                     "UnauthorizedError",
                 )
             record.last_renewed_at = now
-            return ctx.json(_token_response(ctx, record, record.ttl))
+            return ctx.json(token_response(ctx, record, record.ttl))
         if record is not None and record.force_expired:
             raise ApiError(403, "Your token has expired. Please re-authenticate.", "TokenError")
         if exp is not None and now >= exp:
@@ -104,7 +104,7 @@ def add_auth_routes(app: web.Application, ctx: Context) -> None:
                 )
             expires_in = min(expires_in, remaining) if expires_in else remaining
         record.last_renewed_at = now
-        return ctx.json(_token_response(ctx, record, expires_in))
+        return ctx.json(token_response(ctx, record, expires_in))
 
     async def revoke(request: web.Request) -> web.Response:
         body = validate(await ctx.body(request), _TOKEN_BODY)
@@ -129,7 +129,7 @@ def add_auth_routes(app: web.Application, ctx: Context) -> None:
         record = state.issue_token(
             identity, ttl=identity.access_token_ttl, max_ttl=identity.access_token_max_ttl
         )
-        payload = _token_response(ctx, record, record.ttl)
+        payload = token_response(ctx, record, record.ttl)
         payload["tokenData"] = {
             "id": record.id,
             "identityId": identity.id,

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -105,6 +105,82 @@ class ServerControl:
         """Change the TTLs the seeded identity's next logins get."""
         self._ctx.state.identity.access_token_ttl = access_token_ttl
         self._ctx.state.identity.access_token_max_ttl = access_token_max_ttl
+
+    # -- login methods beyond Universal Auth: what the identity is configured to accept --
+    def configure_aws_auth(
+        self,
+        *,
+        access_key_id: str,
+        secret_access_key: str,
+        account_id: str = "123456789012",
+        arn: str = "arn:aws:iam::123456789012:user/sdk-test",
+        allowed_principal_arns: Iterable[str] = ("*",),
+        allowed_account_ids: Iterable[str] = (),
+    ) -> None:
+        """Accept SigV4-signed STS requests from this AWS key (standing in for STS)."""
+        self._ctx.state.auth_methods["aws"] = {
+            "principals": {
+                access_key_id: {
+                    "secret_key": secret_access_key,
+                    "account_id": account_id,
+                    "arn": arn,
+                }
+            },
+            "allowed_arns": list(allowed_principal_arns),
+            "allowed_account_ids": list(allowed_account_ids),
+        }
+
+    def configure_kubernetes_auth(self, *, valid_tokens: Iterable[str]) -> None:
+        """Accept these service-account tokens (standing in for a TokenReview)."""
+        self._ctx.state.auth_methods["kubernetes"] = {"tokens": set(valid_tokens)}
+
+    def configure_gcp_auth(
+        self,
+        *,
+        public_keys: Iterable[str],
+        type: str = "gce",
+        allowed_emails: Iterable[str] = ("*",),
+    ) -> None:
+        """Accept GCP tokens (``type`` "gce" or "iam") signed by these RSA public keys."""
+        if type not in ("gce", "iam"):
+            raise ValueError("type must be 'gce' or 'iam'")
+        self._ctx.state.auth_methods["gcp"] = {
+            "keys": list(public_keys),
+            "type": type,
+            "allowed_emails": list(allowed_emails),
+        }
+
+    def configure_azure_auth(
+        self, *, public_keys: Iterable[str], resource: str = "https://management.azure.com/"
+    ) -> None:
+        """Accept Azure managed-identity tokens signed by these keys for ``resource``."""
+        self._ctx.state.auth_methods["azure"] = {"keys": list(public_keys), "resource": resource}
+
+    def configure_oidc_auth(
+        self,
+        *,
+        public_keys: Iterable[str],
+        audience: str,
+        issuer: str | None = None,
+        subject: str | None = None,
+    ) -> None:
+        """Accept OIDC ID tokens signed by these keys (``subject`` may use wildcards)."""
+        self._ctx.state.auth_methods["oidc"] = {
+            "keys": list(public_keys),
+            "audience": audience,
+            "issuer": issuer,
+            "subject": subject,
+        }
+
+    def configure_jwt_auth(
+        self, *, public_keys: Iterable[str], audience: str | None = None
+    ) -> None:
+        """Accept JWTs signed by these keys (and for ``audience`` when given)."""
+        self._ctx.state.auth_methods["jwt"] = {"keys": list(public_keys), "audience": audience}
+
+    def configure_ldap_auth(self, *, users: Mapping[str, str]) -> None:
+        """Accept these LDAP usernames and passwords."""
+        self._ctx.state.auth_methods["ldap"] = {"users": dict(users)}
 
     def require_approval(self, environment: str, path: str = "/") -> None:
         """Hold writes to this folder for change approval (the server answers ``{approval}``)."""

@@ -200,6 +200,8 @@ class ServerState:
         self.tokens: dict[str, TokenRecord] = {}
         self._verified: dict[str, tuple[str, float | None]] = {}
         self.approval_paths: set[tuple[str, str]] = set()
+        self.auth_methods: dict[str, dict[str, Any]] = {}
+        """Login methods configured on the identity, by method name (see ServerControl)."""
 
     # -- tokens ---------------------------------------------------------------------------
     def sign_token(self, record: TokenRecord, exp: float | None) -> str:

@@ -4,11 +4,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from infisical_async.auth_methods import DEFAULT_K8S_TOKEN_PATH, TokenSource
 from infisical_async.models import AccessToken
-from infisical_async.resources.auth import AsyncAuth, AsyncUniversalAuthLogin
+from infisical_async.resources.auth import (
+    AsyncAuth,
+    AsyncAwsIamLogin,
+    AsyncAzureLogin,
+    AsyncGcpIamLogin,
+    AsyncGcpIdTokenLogin,
+    AsyncJwtLogin,
+    AsyncKubernetesLogin,
+    AsyncLdapLogin,
+    AsyncOidcLogin,
+    AsyncUniversalAuthLogin,
+)
 from infisical_sync._runner import PortalRunner
 
-__all__ = ["UniversalAuthLogin", "Auth"]
+__all__ = [
+    "UniversalAuthLogin",
+    "AwsIamLogin",
+    "KubernetesLogin",
+    "GcpIdTokenLogin",
+    "GcpIamLogin",
+    "AzureLogin",
+    "OidcLogin",
+    "JwtLogin",
+    "LdapLogin",
+    "Auth",
+]
 
 
 class UniversalAuthLogin:
@@ -18,7 +44,9 @@ class UniversalAuthLogin:
         self._async = async_resource
         self._runner = runner
 
-    def login(self, client_id: str, client_secret: str) -> AccessToken:
+    def login(
+        self, client_id: str, client_secret: str, *, organization_slug: str | None = None
+    ) -> AccessToken:
         """Log in with a machine identity's Universal Auth credentials.
 
         The client keeps the credentials and uses them to log in again whenever the token
@@ -29,7 +57,203 @@ class UniversalAuthLogin:
             NotFoundError: unknown client id (older servers).
         """
         return self._runner.call(
-            self._async.login, client_id=client_id, client_secret=client_secret
+            self._async.login,
+            client_id=client_id,
+            client_secret=client_secret,
+            organization_slug=organization_slug,
+        )
+
+
+class AwsIamLogin:
+    """``client.auth.aws_iam``."""
+
+    def __init__(self, async_resource: AsyncAwsIamLogin, runner: PortalRunner) -> None:
+        self._async = async_resource
+        self._runner = runner
+
+    def login(
+        self, identity_id: str, *, region: str | None = None, organization_slug: str | None = None
+    ) -> AccessToken:
+        """Log in with the AWS credentials of this environment (a signed STS request).
+
+        Raises:
+            ConfigurationError: botocore is missing, or no AWS credentials were found.
+            AuthenticationError: the identity does not accept this AWS principal.
+        """
+        return self._runner.call(
+            self._async.login,
+            identity_id=identity_id,
+            region=region,
+            organization_slug=organization_slug,
+        )
+
+
+class KubernetesLogin:
+    """``client.auth.kubernetes``."""
+
+    def __init__(self, async_resource: AsyncKubernetesLogin, runner: PortalRunner) -> None:
+        self._async = async_resource
+        self._runner = runner
+
+    def login(
+        self,
+        identity_id: str,
+        *,
+        token_path: str = DEFAULT_K8S_TOKEN_PATH,
+        token: str | None = None,
+        organization_slug: str | None = None,
+    ) -> AccessToken:
+        """Log in with the pod's service-account token (re-read at every later login)."""
+        return self._runner.call(
+            self._async.login,
+            identity_id=identity_id,
+            token_path=token_path,
+            token=token,
+            organization_slug=organization_slug,
+        )
+
+
+class GcpIdTokenLogin:
+    """``client.auth.gcp_id_token``."""
+
+    def __init__(self, async_resource: AsyncGcpIdTokenLogin, runner: PortalRunner) -> None:
+        self._async = async_resource
+        self._runner = runner
+
+    def login(
+        self,
+        identity_id: str,
+        *,
+        metadata_url: str | None = None,
+        organization_slug: str | None = None,
+    ) -> AccessToken:
+        """Log in with an ID token from the GCP metadata server.
+
+        Raises:
+            CloudMetadataError: the metadata server is unreachable (not running on GCP).
+        """
+        return self._runner.call(
+            self._async.login,
+            identity_id=identity_id,
+            metadata_url=metadata_url,
+            organization_slug=organization_slug,
+        )
+
+
+class GcpIamLogin:
+    """``client.auth.gcp_iam``."""
+
+    def __init__(self, async_resource: AsyncGcpIamLogin, runner: PortalRunner) -> None:
+        self._async = async_resource
+        self._runner = runner
+
+    def login(
+        self,
+        identity_id: str,
+        *,
+        service_account_key: str | Mapping[str, Any],
+        organization_slug: str | None = None,
+    ) -> AccessToken:
+        """Log in with a JWT signed by a service-account key (a key file path or its JSON)."""
+        return self._runner.call(
+            self._async.login,
+            identity_id=identity_id,
+            service_account_key=service_account_key,
+            organization_slug=organization_slug,
+        )
+
+
+class AzureLogin:
+    """``client.auth.azure``."""
+
+    def __init__(self, async_resource: AsyncAzureLogin, runner: PortalRunner) -> None:
+        self._async = async_resource
+        self._runner = runner
+
+    def login(
+        self,
+        identity_id: str,
+        *,
+        resource: str = "https://management.azure.com/",
+        managed_identity_client_id: str | None = None,
+        metadata_url: str = "http://169.254.169.254",
+        organization_slug: str | None = None,
+    ) -> AccessToken:
+        """Log in with a managed-identity token from the Azure instance metadata service.
+
+        Raises:
+            CloudMetadataError: the metadata service is unreachable (not running in Azure).
+        """
+        return self._runner.call(
+            self._async.login,
+            identity_id=identity_id,
+            resource=resource,
+            managed_identity_client_id=managed_identity_client_id,
+            metadata_url=metadata_url,
+            organization_slug=organization_slug,
+        )
+
+
+class OidcLogin:
+    """``client.auth.oidc``."""
+
+    def __init__(self, async_resource: AsyncOidcLogin, runner: PortalRunner) -> None:
+        self._async = async_resource
+        self._runner = runner
+
+    def login(
+        self, identity_id: str, *, token: TokenSource, organization_slug: str | None = None
+    ) -> AccessToken:
+        """Log in with an OIDC ID token (a string, a file path, or a callable giving one)."""
+        return self._runner.call(
+            self._async.login,
+            identity_id=identity_id,
+            token=token,
+            organization_slug=organization_slug,
+        )
+
+
+class JwtLogin:
+    """``client.auth.jwt``."""
+
+    def __init__(self, async_resource: AsyncJwtLogin, runner: PortalRunner) -> None:
+        self._async = async_resource
+        self._runner = runner
+
+    def login(
+        self, identity_id: str, *, token: TokenSource, organization_slug: str | None = None
+    ) -> AccessToken:
+        """Log in with a JWT (a string, a file path, or a callable giving one)."""
+        return self._runner.call(
+            self._async.login,
+            identity_id=identity_id,
+            token=token,
+            organization_slug=organization_slug,
+        )
+
+
+class LdapLogin:
+    """``client.auth.ldap``."""
+
+    def __init__(self, async_resource: AsyncLdapLogin, runner: PortalRunner) -> None:
+        self._async = async_resource
+        self._runner = runner
+
+    def login(
+        self,
+        identity_id: str,
+        *,
+        username: str,
+        password: str,
+        organization_slug: str | None = None,
+    ) -> AccessToken:
+        """Log in with an LDAP username and password."""
+        return self._runner.call(
+            self._async.login,
+            identity_id=identity_id,
+            username=username,
+            password=password,
+            organization_slug=organization_slug,
         )
 
 
@@ -37,11 +261,27 @@ class Auth:
     """``client.auth``: explicit control of the access token (usually not needed)."""
 
     universal_auth: UniversalAuthLogin
+    aws_iam: AwsIamLogin
+    kubernetes: KubernetesLogin
+    gcp_id_token: GcpIdTokenLogin
+    gcp_iam: GcpIamLogin
+    azure: AzureLogin
+    oidc: OidcLogin
+    jwt: JwtLogin
+    ldap: LdapLogin
 
     def __init__(self, async_resource: AsyncAuth, runner: PortalRunner) -> None:
         self._async = async_resource
         self._runner = runner
         self.universal_auth = UniversalAuthLogin(async_resource.universal_auth, runner)
+        self.aws_iam = AwsIamLogin(async_resource.aws_iam, runner)
+        self.kubernetes = KubernetesLogin(async_resource.kubernetes, runner)
+        self.gcp_id_token = GcpIdTokenLogin(async_resource.gcp_id_token, runner)
+        self.gcp_iam = GcpIamLogin(async_resource.gcp_iam, runner)
+        self.azure = AzureLogin(async_resource.azure, runner)
+        self.oidc = OidcLogin(async_resource.oidc, runner)
+        self.jwt = JwtLogin(async_resource.jwt, runner)
+        self.ldap = LdapLogin(async_resource.ldap, runner)
 
     def renew(self) -> AccessToken:
         """Renew the current access token now and store what the server returns.

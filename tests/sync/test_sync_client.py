@@ -293,3 +293,10 @@ def test_closing_during_a_call_ends_it_with_client_closed(threaded_server: Embed
     with pytest.raises(ClientClosedError):
         client.secrets.list()
     assert time.monotonic() - started < 4
+
+
+def test_the_sync_package_reexports_every_public_name() -> None:
+    expected = set(infisical_async.__all__) - {"AsyncInfisicalClient"}
+    assert expected <= set(infisical_sync.__all__)
+    for name in expected:
+        assert getattr(infisical_sync, name) is getattr(infisical_async, name)
