@@ -30,6 +30,7 @@ from .errors import AuthenticationError, ConfigurationError, InvalidArgumentErro
 from .resources.auth import AsyncAuth
 from .resources.dynamic_secrets import AsyncDynamicSecrets
 from .resources.folders import AsyncFolders
+from .resources.kms import AsyncKms
 from .resources.projects import AsyncProjects
 from .resources.secrets import AsyncSecrets
 
@@ -130,6 +131,7 @@ class AsyncInfisicalClient:
     auth: AsyncAuth
     dynamic_secrets: AsyncDynamicSecrets
     projects: AsyncProjects
+    kms: AsyncKms
 
     def __init__(
         self,
@@ -194,6 +196,7 @@ class AsyncInfisicalClient:
         self.auth = AsyncAuth(self)
         self.dynamic_secrets = AsyncDynamicSecrets(self)
         self.projects = AsyncProjects(self)
+        self.kms = AsyncKms(self)
 
     @classmethod
     def from_env(cls, **options: Any) -> AsyncInfisicalClient:

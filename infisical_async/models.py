@@ -18,6 +18,8 @@ __all__ = [
     "DynamicSecret",
     "Environment",
     "Folder",
+    "KmsKey",
+    "KmsKeyList",
     "Lease",
     "NewSecret",
     "Project",
@@ -199,6 +201,29 @@ class Project:
     name: str
     slug: str
     environments: list[Environment] = attrs.Factory(list)
+
+
+@attrs.frozen(kw_only=True)
+class KmsKey:
+    """A KMS key (the key material never leaves the server)."""
+
+    id: str
+    name: str
+    key_usage: str
+    encryption_algorithm: str
+    project_id: str | None = None
+    org_id: str | None = None
+    description: str | None = None
+    is_disabled: bool = False
+    version: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class KmsKeyList:
+    keys: list[KmsKey]
+    total_count: int = 0
 
 
 @attrs.frozen(kw_only=True)

@@ -26,6 +26,7 @@ from infisical_sync._runner import PortalRunner
 from infisical_sync.resources.auth import Auth
 from infisical_sync.resources.dynamic_secrets import DynamicSecrets
 from infisical_sync.resources.folders import Folders
+from infisical_sync.resources.kms import Kms
 from infisical_sync.resources.projects import Projects
 from infisical_sync.resources.secrets import Secrets
 
@@ -76,6 +77,7 @@ class InfisicalClient:
     auth: Auth
     dynamic_secrets: DynamicSecrets
     projects: Projects
+    kms: Kms
 
     def __init__(
         self,
@@ -134,6 +136,7 @@ class InfisicalClient:
         self.auth = Auth(self._async.auth, self._runner)
         self.dynamic_secrets = DynamicSecrets(self._async.dynamic_secrets, self._runner)
         self.projects = Projects(self._async.projects, self._runner)
+        self.kms = Kms(self._async.kms, self._runner)
 
     @classmethod
     def from_env(cls, **options: Any) -> InfisicalClient:

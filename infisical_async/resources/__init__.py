@@ -3,6 +3,7 @@
 from .auth import AsyncAuth, AsyncUniversalAuthLogin
 from .dynamic_secrets import AsyncDynamicSecrets
 from .folders import AsyncFolders
+from .kms import AsyncKms, AsyncKmsKeys
 from .leases import AsyncLeases
 from .projects import AsyncProjects
 from .secrets import AsyncSecrets
@@ -11,6 +12,8 @@ __all__ = [
     "AsyncAuth",
     "AsyncDynamicSecrets",
     "AsyncFolders",
+    "AsyncKms",
+    "AsyncKmsKeys",
     "AsyncLeases",
     "AsyncProjects",
     "AsyncSecrets",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from .._retry import RetryMode
@@ -9,7 +10,7 @@ from .._serde import structure
 from .._transport import is_route_not_found
 from .._validation import pick, require_str
 from ..errors import NotFoundError
-from ..models import Project
+from ..models import Environment, Project
 from ._base import AsyncResource, segment, unwrap
 
 __all__ = ["AsyncProjects"]
@@ -44,3 +45,7 @@ class AsyncProjects(AsyncResource):
             mode=RetryMode.IDEMPOTENT,
         )
         return structure(data, Project)
+
+    async def list_environments(self, project_id: str | None = None) -> builtins.list[Environment]:
+        """The environments of a project (slugs to pass as ``environment=``)."""
+        return (await self.get(project_id)).environments

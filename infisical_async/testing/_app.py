@@ -17,6 +17,7 @@ from ._routes_auth import add_auth_routes
 from ._routes_auth_methods import add_auth_method_routes
 from ._routes_dynamic import LeaseSweeper, add_dynamic_secret_routes
 from ._routes_folders import add_folder_routes
+from ._routes_kms import add_kms_routes
 from ._routes_secrets import add_import_and_tag_routes, add_secret_routes
 from ._wire import ApiError, F, gen_req_id, validate
 
@@ -141,6 +142,7 @@ def build_app(ctx: Context) -> web.Application:
     add_import_and_tag_routes(app, ctx)
     add_folder_routes(app, ctx)
     add_dynamic_secret_routes(app, ctx)
+    add_kms_routes(app, ctx)
     _add_control_routes(app, ctx)
 
     sweeper = LeaseSweeper(ctx)

@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
-from infisical_async.models import Project
+import builtins
+
+from infisical_async.models import Environment, Project
 from infisical_async.resources.projects import AsyncProjects
 from infisical_sync._runner import PortalRunner
 
@@ -25,3 +27,7 @@ class Projects:
     def get_by_slug(self, slug: str) -> Project:
         """Fetch a project by its slug."""
         return self._runner.call(self._async.get_by_slug, slug=slug)
+
+    def list_environments(self, project_id: str | None = None) -> builtins.list[Environment]:
+        """The environments of a project (slugs to pass as ``environment=``)."""
+        return self._runner.call(self._async.list_environments, project_id=project_id)

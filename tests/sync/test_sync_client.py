@@ -300,3 +300,12 @@ def test_the_sync_package_reexports_every_public_name() -> None:
     assert expected <= set(infisical_sync.__all__)
     for name in expected:
         assert getattr(infisical_sync, name) is getattr(infisical_async, name)
+
+
+def test_sync_twins_of_auth_methods_and_kms(threaded_server: EmbeddedServer) -> None:
+    threaded_server.control.configure_ldap_auth(users={"bob": "pw"})
+    with make_sync_client(threaded_server) as client:
+        client.auth.ldap.login(threaded_server.info.identity_id, username="bob", password="pw")
+        key = client.kms.keys.create("sync-key")
+        assert client.kms.decrypt(key.id, client.kms.encrypt(key.id, b"payload")) == b"payload"
+        assert [e.slug for e in client.projects.list_environments()] == ["dev", "staging", "prod"]

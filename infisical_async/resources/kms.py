@@ -1,0 +1,252 @@
+"""``client.kms``: keys held by Infisical's KMS; encrypt, decrypt, sign, verify.
+
+Bytes in, bytes out: base64 is handled here. Ciphertexts are opaque strings to store as
+they are.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+from typing import TYPE_CHECKING, Literal
+
+from .._retry import RetryMode
+from .._serde import structure
+from .._validation import pick, require_name, require_str
+from ..errors import InvalidArgumentError, ResponseValidationError
+from ..models import KmsKey, KmsKeyList
+from ._base import AsyncResource, segment, unwrap
+
+if TYPE_CHECKING:
+    from .._client import AsyncInfisicalClient
+
+__all__ = ["AsyncKms", "AsyncKmsKeys"]
+
+_BASE = "/api/v1/kms/keys"
+_MAX_DATA = 4096
+KeyUsage = Literal["encrypt-decrypt", "sign-verify"]
+
+
+def _data(value: bytes, argument: str) -> str:
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise InvalidArgumentError(argument, f"expected bytes, got {type(value).__name__}")
+    if len(value) > _MAX_DATA:
+        raise InvalidArgumentError(argument, f"at most {_MAX_DATA} bytes")
+    return base64.b64encode(bytes(value)).decode()
+
+
+def _decoded(value: object, what: str) -> bytes:
+    try:
+        return base64.b64decode(str(value), validate=True)
+    except ValueError:
+        raise ResponseValidationError(f"the server's {what} is not base64") from None
+
+
+class AsyncKmsKeys(AsyncResource):
+    """KMS keys of a project. Reached as ``client.kms.keys``."""
+
+    async def list(
+        self,
+        *,
+        project_id: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+        search: str | None = None,
+        order_direction: Literal["asc", "desc"] = "asc",
+    ) -> KmsKeyList:
+        """List a project's keys, a page of at most ``limit`` (1-100) at a time."""
+        if not 1 <= limit <= 100:
+            raise InvalidArgumentError("limit", "must be between 1 and 100")
+        if offset < 0:
+            raise InvalidArgumentError("offset", "must be >= 0")
+        params = {
+            "projectId": pick(project_id, self._client.project_id, "project_id"),
+            "offset": str(offset),
+            "limit": str(limit),
+            "orderBy": "name",
+            "orderDirection": order_direction,
+        }
+        if search:
+            params["search"] = search
+        data = await self._client._request("GET", _BASE, params=params, mode=RetryMode.IDEMPOTENT)
+        return structure(data, KmsKeyList)
+
+    async def get(self, key_id: str) -> KmsKey:
+        """Fetch a key by id.
+
+        Raises:
+            NotFoundError: no such key.
+        """
+        data = await self._client._request(
+            "GET", f"{_BASE}/{segment(require_name(key_id, 'key_id'))}", mode=RetryMode.IDEMPOTENT
+        )
+        return structure(unwrap(data, "key"), KmsKey)
+
+    async def get_by_name(self, name: str, *, project_id: str | None = None) -> KmsKey:
+        """Fetch a key by its name within a project."""
+        data = await self._client._request(
+            "GET",
+            f"{_BASE}/key-name/{segment(require_name(name, 'name'))}",
+            params={"projectId": pick(project_id, self._client.project_id, "project_id")},
+            mode=RetryMode.IDEMPOTENT,
+        )
+        return structure(unwrap(data, "key"), KmsKey)
+
+    async def create(
+        self,
+        name: str,
+        *,
+        key_usage: KeyUsage = "encrypt-decrypt",
+        encryption_algorithm: str | None = None,
+        description: str | None = None,
+        project_id: str | None = None,
+    ) -> KmsKey:
+        """Create a key.
+
+        Args:
+            name: A slug of at most 32 characters.
+            key_usage: ``"encrypt-decrypt"`` or ``"sign-verify"``.
+            encryption_algorithm: ``"aes-256-gcm"`` (default) or ``"aes-128-gcm"`` to
+                encrypt; ``"RSA_4096"`` (default) or ``"ECC_NIST_P256"`` to sign.
+        """
+        name = require_name(name, "name")
+        if key_usage not in ("encrypt-decrypt", "sign-verify"):
+            raise InvalidArgumentError("key_usage", "must be 'encrypt-decrypt' or 'sign-verify'")
+        default = "aes-256-gcm" if key_usage == "encrypt-decrypt" else "RSA_4096"
+        body: dict[str, object] = {
+            "projectId": pick(project_id, self._client.project_id, "project_id"),
+            "name": name,
+            "keyUsage": key_usage,
+            "encryptionAlgorithm": encryption_algorithm or default,
+        }
+        if description is not None:
+            body["description"] = description
+        data = await self._client._request("POST", _BASE, json=body, mode=RetryMode.WRITE)
+        return structure(unwrap(data, "key"), KmsKey)
+
+    async def update(
+        self,
+        key_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        is_disabled: bool | None = None,
+    ) -> KmsKey:
+        """Rename, describe, disable or re-enable a key."""
+        body: dict[str, object] = {}
+        if name is not None:
+            body["name"] = require_name(name, "name")
+        if description is not None:
+            body["description"] = description
+        if is_disabled is not None:
+            body["isDisabled"] = is_disabled
+        data = await self._client._request(
+            "PATCH",
+            f"{_BASE}/{segment(require_name(key_id, 'key_id'))}",
+            json=body,
+            mode=RetryMode.WRITE,
+        )
+        return structure(unwrap(data, "key"), KmsKey)
+
+    async def delete(self, key_id: str) -> KmsKey:
+        """Delete a key; what it encrypted can no longer be decrypted."""
+        data = await self._client._request(
+            "DELETE",
+            f"{_BASE}/{segment(require_name(key_id, 'key_id'))}",
+            mode=RetryMode.IDEMPOTENT,
+        )
+        return structure(unwrap(data, "key"), KmsKey)
+
+
+class AsyncKms(AsyncResource):
+    """Cryptography with KMS keys. Reached as ``client.kms``; keys under ``.keys``."""
+
+    keys: AsyncKmsKeys
+
+    def __init__(self, client: AsyncInfisicalClient) -> None:
+        super().__init__(client)
+        self.keys = AsyncKmsKeys(client)
+
+    def _path(self, key_id: str, action: str) -> str:
+        return f"{_BASE}/{segment(require_name(key_id, 'key_id'))}/{action}"
+
+    async def encrypt(self, key_id: str, plaintext: bytes) -> str:
+        """Encrypt up to 4096 bytes; returns the ciphertext to store and later decrypt.
+
+        The server also caps ciphertexts at 4096 bytes, so plaintexts close to the limit
+        may not decrypt; keep them a few dozen bytes shorter.
+        """
+        data = await self._client._request(
+            "POST",
+            self._path(key_id, "encrypt"),
+            json={"plaintext": _data(plaintext, "plaintext")},
+            mode=RetryMode.WRITE,
+        )
+        return str(unwrap(data, "ciphertext"))
+
+    async def decrypt(self, key_id: str, ciphertext: str) -> bytes:
+        """Decrypt what :meth:`encrypt` returned.
+
+        Raises:
+            BadRequestError: the ciphertext is not from this key, or was altered.
+        """
+        data = await self._client._request(
+            "POST",
+            self._path(key_id, "decrypt"),
+            json={"ciphertext": require_str(ciphertext, "ciphertext")},
+            mode=RetryMode.WRITE,
+        )
+        return _decoded(unwrap(data, "plaintext"), "plaintext")
+
+    async def sign(
+        self, key_id: str, data: bytes, *, signing_algorithm: str, is_digest: bool = False
+    ) -> bytes:
+        """Sign ``data`` (or, with ``is_digest=True``, a digest you computed)."""
+        answer = await self._client._request(
+            "POST",
+            self._path(key_id, "sign"),
+            json={
+                "data": _data(data, "data"),
+                "isDigest": is_digest,
+                "signingAlgorithm": require_str(signing_algorithm, "signing_algorithm"),
+            },
+            mode=RetryMode.WRITE,
+        )
+        return _decoded(unwrap(answer, "signature"), "signature")
+
+    async def verify(
+        self,
+        key_id: str,
+        data: bytes,
+        signature: bytes,
+        *,
+        signing_algorithm: str,
+        is_digest: bool = False,
+    ) -> bool:
+        """True when ``signature`` is this key's signature of ``data``."""
+        answer = await self._client._request(
+            "POST",
+            self._path(key_id, "verify"),
+            json={
+                "data": _data(data, "data"),
+                "signature": _data(signature, "signature"),
+                "isDigest": is_digest,
+                "signingAlgorithm": require_str(signing_algorithm, "signing_algorithm"),
+            },
+            mode=RetryMode.IDEMPOTENT,
+        )
+        return bool(unwrap(answer, "signatureValid"))
+
+    async def public_key(self, key_id: str) -> str:
+        """The public half of a signing key, as the server returns it (base64 DER)."""
+        data = await self._client._request(
+            "GET", self._path(key_id, "public-key"), mode=RetryMode.IDEMPOTENT
+        )
+        return str(unwrap(data, "publicKey"))
+
+    async def signing_algorithms(self, key_id: str) -> builtins.list[str]:
+        """The signing algorithms a key supports."""
+        data = await self._client._request(
+            "GET", self._path(key_id, "signing-algorithms"), mode=RetryMode.IDEMPOTENT
+        )
+        return [str(a) for a in unwrap(data, "signingAlgorithms")]
