@@ -6,7 +6,7 @@ import copy
 import os
 import ssl as ssl_module
 import warnings
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
@@ -242,10 +242,9 @@ class AsyncInfisicalClient:
     ) -> Any:
         """Send an authenticated request; on a rejected token, log in once and replay once."""
         tokens = self._tokens
-        token = await tokens.token()
-        transport = self._transport
-        try:
-            return await transport.request(
+
+        def send(token: str) -> Awaitable[Any]:
+            return self._transport.request(
                 method,
                 path,
                 params=params,
@@ -255,20 +254,14 @@ class AsyncInfisicalClient:
                 timeout=self._request_timeout,
                 max_retries=self._request_retries,
             )
+
+        token = await tokens.token()
+        try:
+            return await send(token)
         except AuthenticationError:
             if not tokens.can_login:
                 raise
-        token = await tokens.after_rejection(token)
-        return await transport.request(
-            method,
-            path,
-            params=params,
-            json=json,
-            token=token,
-            mode=mode,
-            timeout=self._request_timeout,
-            max_retries=self._request_retries,
-        )
+        return await send(await tokens.after_rejection(token))
 
     @property
     def closed(self) -> bool:

@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
 import aiohttp
@@ -144,9 +144,10 @@ class KubernetesAuth:
 
 
 @attrs.frozen(kw_only=True)
-class OidcAuth:
-    """An OIDC ID token (GitHub Actions, GitLab CI...), fetched from ``token`` at every login."""
+class _TokenSourceLogin:
+    """A login that sends a token read from ``token`` at every login."""
 
+    method: ClassVar[str]
     identity_id: str
     token: TokenSource = attrs.field(repr=False)
     organization_slug: str | None = None
@@ -154,23 +155,22 @@ class OidcAuth:
     async def login(self, transport: Transport) -> AccessToken:
         jwt = await resolve_token(self.token, "token")
         return await _post_login(
-            transport, "oidc-auth", _login_body(self.identity_id, self.organization_slug, jwt=jwt)
+            transport, self.method, _login_body(self.identity_id, self.organization_slug, jwt=jwt)
         )
 
 
 @attrs.frozen(kw_only=True)
-class JwtAuth:
+class OidcAuth(_TokenSourceLogin):
+    """An OIDC ID token (GitHub Actions, GitLab CI...), fetched from ``token`` at every login."""
+
+    method: ClassVar[str] = "oidc-auth"
+
+
+@attrs.frozen(kw_only=True)
+class JwtAuth(_TokenSourceLogin):
     """A JWT checked against the identity's JWKS or public keys; ``token`` read per login."""
 
-    identity_id: str
-    token: TokenSource = attrs.field(repr=False)
-    organization_slug: str | None = None
-
-    async def login(self, transport: Transport) -> AccessToken:
-        jwt = await resolve_token(self.token, "token")
-        return await _post_login(
-            transport, "jwt-auth", _login_body(self.identity_id, self.organization_slug, jwt=jwt)
-        )
+    method: ClassVar[str] = "jwt-auth"
 
 
 @attrs.frozen(kw_only=True)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from aioresponses import aioresponses
 
 from infisical_async import AsyncInfisicalClient, UniversalAuth
@@ -66,3 +67,25 @@ def mock_http(monkeypatch: pytest.MonkeyPatch) -> Iterator[aioresponses]:
 def databases() -> dict[str, str]:
     """PostgreSQL and Redis on 127.0.0.1 (started by tools/services.sh unless CI did it)."""
     return ensure_services()
+
+
+ServeApp = Callable[[web.Application], Awaitable[str]]
+
+
+@pytest.fixture
+async def local_app() -> AsyncIterator[ServeApp]:
+    """Serve any aiohttp app on loopback (a proxy, a metadata service, a broken server...);
+    returns its base URL. Stopped after the test."""
+    runners: list[web.AppRunner] = []
+
+    async def serve(app: web.Application) -> str:
+        runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append(runner)
+        return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+
+    yield serve
+    for runner in runners:
+        await runner.cleanup()

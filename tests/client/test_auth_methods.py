@@ -9,7 +9,6 @@ import base64
 import json
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from infisical_async.auth_methods import (
 from infisical_async.testing import EmbeddedServer
 from infisical_async.testing.jwt_keys import SigningKey
 
-from ..conftest import make_client
+from ..conftest import ServeApp, make_client
 
 AKID, SECRET_KEY = "AKIAEXAMPLE123", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
@@ -50,23 +49,6 @@ def route(method: str) -> str:
 @pytest.fixture(scope="module")
 def key() -> SigningKey:
     return SigningKey.generate(kid="k1")
-
-
-@pytest.fixture
-async def stand_in() -> AsyncIterator[Callable[[web.Application], Awaitable[str]]]:
-    runners: list[web.AppRunner] = []
-
-    async def serve(app: web.Application) -> str:
-        runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-
-    yield serve
-    for runner in runners:
-        await runner.cleanup()
 
 
 def closed_port_url() -> str:
@@ -184,7 +166,7 @@ async def test_kubernetes_rereads_the_rotated_token_file(
 async def test_gcp_id_token_from_the_metadata_server(
     current_server: EmbeddedServer,
     key: SigningKey,
-    stand_in: Callable[[web.Application], Awaitable[str]],
+    local_app: ServeApp,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     server = current_server
@@ -206,7 +188,7 @@ async def test_gcp_id_token_from_the_metadata_server(
 
     app = web.Application()
     app.router.add_get("/computeMetadata/v1/instance/service-accounts/default/identity", identity)
-    metadata = await stand_in(app)
+    metadata = await local_app(app)
     server.control.configure_gcp_auth(
         public_keys=[key.public_pem], allowed_emails=["*@proj.iam.gserviceaccount.com"]
     )
@@ -264,7 +246,7 @@ async def test_gcp_iam_signs_with_the_service_account_key(
 async def test_azure_managed_identity(
     current_server: EmbeddedServer,
     key: SigningKey,
-    stand_in: Callable[[web.Application], Awaitable[str]],
+    local_app: ServeApp,
 ) -> None:
     server = current_server
 
@@ -278,7 +260,7 @@ async def test_azure_managed_identity(
 
     app = web.Application()
     app.router.add_get("/metadata/identity/oauth2/token", token)
-    imds = await stand_in(app)
+    imds = await local_app(app)
     server.control.configure_azure_auth(
         public_keys=[key.public_pem], resource="https://vault.azure.net"
     )

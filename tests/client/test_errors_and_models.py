@@ -31,7 +31,7 @@ from infisical_async._transport import error_from_response
 from infisical_async.errors import BadRequestError
 from infisical_async.testing import EmbeddedServer
 
-from ..conftest import make_client
+from ..conftest import ServeApp, make_client
 
 KNOWN_SECRET = "s3cr3t-value-do-not-leak"
 
@@ -156,35 +156,27 @@ async def test_connection_refused_is_a_typed_error() -> None:
     assert "GET /api/v4/secrets" in str(caught.value)
 
 
-async def test_a_server_that_never_answers_times_out() -> None:
+async def test_a_server_that_never_answers_times_out(local_app: ServeApp) -> None:
     async def hang(_: web.Request) -> web.Response:
         await asyncio.sleep(30)
         return web.Response()
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", hang)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        async with AsyncInfisicalClient(
-            site_url=f"http://127.0.0.1:{port}",
-            timeout=0.3,
-            max_retries=0,
-            auth=TokenAuth(token="t"),
-            project_id="p",
-            environment="dev",
-        ) as client:
-            with pytest.raises(APITimeoutError):
-                await client.secrets.list()
-            assert client.with_options(timeout=5).closed is False
-    finally:
-        await runner.cleanup()
+    async with AsyncInfisicalClient(
+        site_url=await local_app(app),
+        timeout=0.3,
+        max_retries=0,
+        auth=TokenAuth(token="t"),
+        project_id="p",
+        environment="dev",
+    ) as client:
+        with pytest.raises(APITimeoutError):
+            await client.secrets.list()
+        assert client.with_options(timeout=5).closed is False
 
 
-async def test_html_error_page_and_truncated_json(current_server: EmbeddedServer) -> None:
+async def test_html_error_page_and_truncated_json(local_app: ServeApp) -> None:
     async def html(_: web.Request) -> web.Response:
         return web.Response(status=502, text="<html>proxy</html>", content_type="text/html")
 
@@ -194,25 +186,17 @@ async def test_html_error_page_and_truncated_json(current_server: EmbeddedServer
     app = web.Application()
     app.router.add_get("/api/v4/secrets", truncated)
     app.router.add_get("/api/v4/secrets/{name}", html)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        async with AsyncInfisicalClient(
-            site_url=f"http://127.0.0.1:{port}",
-            max_retries=0,
-            auth=TokenAuth(token="t"),
-            project_id="p",
-            environment="dev",
-        ) as client:
-            with pytest.raises(InternalServerError):
-                await client.secrets.get("X")
-            with pytest.raises(ResponseValidationError):
-                await client.secrets.list()
-    finally:
-        await runner.cleanup()
+    async with AsyncInfisicalClient(
+        site_url=await local_app(app),
+        max_retries=0,
+        auth=TokenAuth(token="t"),
+        project_id="p",
+        environment="dev",
+    ) as client:
+        with pytest.raises(InternalServerError):
+            await client.secrets.get("X")
+        with pytest.raises(ResponseValidationError):
+            await client.secrets.list()
 
 
 async def test_response_size_cap(current_server: EmbeddedServer) -> None:

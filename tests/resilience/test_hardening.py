@@ -7,7 +7,6 @@ import json
 import logging
 import ssl
 import subprocess
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ from infisical_async._transport import error_from_response
 from infisical_async.testing import EmbeddedServer
 
 from ..client.test_dynamic_secrets import pg_provider
-from ..conftest import make_client
+from ..conftest import ServeApp, make_client
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -80,23 +79,6 @@ def test_error_mapping_of_random_bodies(status: int, body: bytes, retry_after: s
     str(error), repr(error)
 
 
-@pytest.fixture
-async def rogue() -> AsyncIterator[Callable[[web.Application], Any]]:
-    runners: list[web.AppRunner] = []
-
-    async def serve(app: web.Application) -> str:
-        runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-
-    yield serve
-    for runner in runners:
-        await runner.cleanup()
-
-
 def token_client(site: str, **options: Any) -> AsyncInfisicalClient:
     return AsyncInfisicalClient(
         site_url=site,
@@ -108,7 +90,7 @@ def token_client(site: str, **options: Any) -> AsyncInfisicalClient:
     )
 
 
-async def test_wrong_types_and_odd_statuses(rogue: Callable[..., Any]) -> None:
+async def test_wrong_types_and_odd_statuses(local_app: ServeApp) -> None:
     async def wrong_types(_: web.Request) -> web.Response:
         return web.json_response(
             {"secret": {"secretKey": 5, "secretValue": ["x"], "version": "two"}}
@@ -124,7 +106,7 @@ async def test_wrong_types_and_odd_statuses(rogue: Callable[..., Any]) -> None:
     app.router.add_get("/api/v4/secrets/WRONG", wrong_types)
     app.router.add_get("/api/v4/secrets/TEAPOT", teapot)
     app.router.add_get("/api/v4/secrets/MISSING", missing)
-    async with token_client(await rogue(app)) as client:
+    async with token_client(await local_app(app)) as client:
         with pytest.raises(ResponseValidationError) as caught:
             await client.secrets.get("WRONG")
         assert "$.version" in str(caught.value) and "two" not in str(caught.value)
@@ -137,7 +119,7 @@ async def test_wrong_types_and_odd_statuses(rogue: Callable[..., Any]) -> None:
         assert "`secret`" in str(caught.value)
 
 
-async def test_redirects_are_not_followed(rogue: Callable[..., Any]) -> None:
+async def test_redirects_are_not_followed(local_app: ServeApp) -> None:
     elsewhere: list[str] = []
 
     async def record(request: web.Request) -> web.Response:
@@ -146,14 +128,14 @@ async def test_redirects_are_not_followed(rogue: Callable[..., Any]) -> None:
 
     other = web.Application()
     other.router.add_get("/{tail:.*}", record)
-    other_site = await rogue(other)
+    other_site = await local_app(other)
 
     async def redirect(_: web.Request) -> web.Response:
         raise web.HTTPTemporaryRedirect(other_site + "/api/v4/secrets")
 
     app = web.Application()
     app.router.add_get("/api/v4/secrets", redirect)
-    async with token_client(await rogue(app)) as client:
+    async with token_client(await local_app(app)) as client:
         with pytest.raises(ResponseValidationError) as caught:
             await client.secrets.list()
     assert "redirect" in str(caught.value)
