@@ -195,7 +195,12 @@ class Transport:
         """
         session = self.session()
         url = self.base_url + path
-        headers = {"Authorization": f"Bearer {token}"} if token is not None else None
+        if self._owns_session:  # our defaults already live on the session
+            headers = {"Authorization": f"Bearer {token}"} if token is not None else None
+        else:  # a caller's session: bring our defaults along on every request
+            headers = dict(self._headers)
+            if token is not None:
+                headers["Authorization"] = f"Bearer {token}"
         retries = self.max_retries if max_retries is None else max_retries
         budget = self.timeout if timeout is None else timeout
         attempt_timeout = self._aiohttp_timeout if timeout is None else timeout.to_aiohttp()

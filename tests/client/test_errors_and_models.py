@@ -7,6 +7,7 @@ import logging
 import socket
 from datetime import timedelta
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -239,3 +240,27 @@ def test_from_env_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None
     client = AsyncInfisicalClient.from_env()
     assert client.site_url == "https://eu.infisical.com"
     assert isinstance(client._tokens.strategy, UniversalAuth)
+
+
+async def test_a_callers_session_is_used_and_never_closed(local_app: ServeApp) -> None:
+    seen: list[str] = []
+
+    async def listing(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("User-Agent", ""))
+        return web.json_response({"secrets": []})
+
+    app = web.Application()
+    app.router.add_get("/api/v4/secrets", listing)
+    site = await local_app(app)
+    async with aiohttp.ClientSession() as session:
+        async with AsyncInfisicalClient(
+            site_url=site,
+            http_session=session,
+            auth=TokenAuth(token="t"),
+            project_id="p",
+            environment="dev",
+            headers={"X-Team": "a"},
+        ) as client:
+            await client.secrets.list()
+        assert not session.closed  # ours to use, not ours to close
+        assert seen[0].startswith("infisical-async/")
