@@ -86,8 +86,6 @@ class TokenManager:
         self._max_deadline: float | None = None
         self._configured_ttl = 0
         self._refresh: asyncio.Future[str] | None = None
-        self.logins = 0
-        self.renewals = 0
         if isinstance(strategy, TokenAuth):
             self.set_token(strategy.token)
         else:
@@ -181,7 +179,6 @@ class TokenManager:
                     "token renewal refused (%s %s); logging in again", exc.status_code, exc.error
                 )
             else:
-                self.renewals += 1
                 log.debug("access token renewed; expires in %ss", access.expires_in)
                 return self.store(access, renewed=True)
         if self._strategy is None:
@@ -195,7 +192,6 @@ class TokenManager:
                 )
             return token
         access = await self._strategy.login(self._transport)
-        self.logins += 1
         log.debug(
             "logged in; token expires in %ss (max TTL %ss)",
             access.expires_in,

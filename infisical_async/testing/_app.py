@@ -28,7 +28,6 @@ CONTROL_PREFIX = "/__infisical_testing__"
 """Fault and inspection endpoints live under this prefix; a real server has nothing there."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-CONTEXT_KEY = web.AppKey("context", Context)
 SWEEPER_KEY = web.AppKey("sweeper", LeaseSweeper)
 
 _FAULT_MESSAGES = {
@@ -133,7 +132,6 @@ def build_app(ctx: Context) -> web.Application:
         return response
 
     app = web.Application(middlewares=[wire], client_max_size=8 * 1024 * 1024)
-    app[CONTEXT_KEY] = ctx
     add_auth_routes(app, ctx)
     add_auth_method_routes(app, ctx)
     if not ctx.legacy:
