@@ -11,6 +11,8 @@ it through the client's :class:`infisical_sync._runner.PortalRunner`:
 * ``@property``                       -> a property reading the async object's
 * ``name: AsyncX`` class annotations  -> namespaces wrapping the async object's attribute
 
+``infisical_sync/__init__.py`` re-exports everything in ``infisical_async.__all__``.
+
 Usage::
 
     python tools/generate_sync.py           # write the files
@@ -336,6 +338,7 @@ def client_class(cls: ast.ClassDef, renamer: _Renamer) -> str:
 
 
 def render(module: Module, twins: dict[str, str]) -> str:
+    """``twins`` maps each twinned async class to the module its sync twin lives in."""
     """The generated source for one async module (before formatting)."""
     renamer = _Renamer(set(twins))
     classes = []
@@ -356,12 +359,11 @@ def render(module: Module, twins: dict[str, str]) -> str:
         "Any": "typing",
     }
     own_module = module_name(module.source)
+    twin_modules = {sync_name(cls): where for cls, where in twins.items()}
     for name in sorted(renamer.names):
-        if name in twins.values():
-            origin = next(k for k, v in twins.items() if v == name)
-            target = twins_module[origin]
-            if target != module_name(target_for(module.source)):
-                imports.setdefault(target, set()).add(name)
+        if name in twin_modules:
+            if twin_modules[name] != module_name(target_for(module.source)):
+                imports.setdefault(twin_modules[name], set()).add(name)
             continue
         if name in module.imports:
             where, original = module.imports[name]
@@ -398,7 +400,43 @@ def render(module: Module, twins: dict[str, str]) -> str:
     return "".join(lines)
 
 
-twins_module: dict[str, str] = {}
+PACKAGE_DOC = '''"""infisical-sync: the blocking twin of infisical-async.
+
+>>> with InfisicalClient(auth=UniversalAuth(client_id=..., client_secret=...),
+...                      project_id=..., environment="dev") as client:
+...     secret = client.secrets.get("DATABASE_URL")
+
+Every call runs the async implementation on the client's own event-loop thread.
+Models and exceptions are the very classes of ``infisical_async``, so
+``except infisical_sync.NotFoundError`` catches what the core raised.
+"""
+'''
+
+
+def render_package_init() -> str:
+    """``infisical_sync/__init__.py``: everything ``infisical_async`` exports, re-exported
+    (the same objects), with ``InfisicalClient`` in place of the async client."""
+    source = ASYNC_PKG / "__init__.py"
+    tree = ast.parse(source.read_text())
+    exported = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+    )
+    names = sorted(n for n in exported if n not in ("AsyncInfisicalClient", "__version__"))
+    return "".join(
+        [
+            HEADER.format(source=source.relative_to(ROOT).as_posix()),
+            PACKAGE_DOC,
+            "\nfrom infisical_async import (\n",
+            *(f"    {n},\n" for n in names),
+            ")\n",
+            "from infisical_async import __version__ as __version__\n\n",
+            "from ._client import InfisicalClient\n\n",
+            f"__all__ = {sorted([*names, 'InfisicalClient', '__version__'])!r}\n",
+        ]
+    )
 
 
 def ruff(args: list[str], text: str, filename: Path) -> str:
@@ -416,20 +454,26 @@ def ruff(args: list[str], text: str, filename: Path) -> str:
 
 def generate() -> dict[Path, str]:
     modules = [Module.read(p) for p in sources()]
-    twins: dict[str, str] = {}
-    for module in modules:
-        for cls in module.twin_classes():
-            twins[cls.name] = sync_name(cls.name)
-            twins_module[cls.name] = module_name(target_for(module.source))
+    twins = {
+        cls.name: module_name(target_for(module.source))
+        for module in modules
+        for cls in module.twin_classes()
+    }
     out: dict[Path, str] = {}
     for module in modules:
         if not module.twin_classes():
             continue
         target = target_for(module.source)
-        text = render(module, twins)
-        text = ruff(["check", "--fix", "--select", "I,F401", "--quiet"], text, target)
-        out[target] = ruff(["format", "--quiet"], text, target)
+        out[target] = tidy(render(module, twins), target)
+    init = SYNC_PKG / "__init__.py"
+    out[init] = tidy(render_package_init(), init)
     return out
+
+
+def tidy(text: str, target: Path) -> str:
+    """Sort imports and format, exactly as the checked-in files are."""
+    text = ruff(["check", "--fix", "--select", "I,F401", "--quiet"], text, target)
+    return ruff(["format", "--quiet"], text, target)
 
 
 def stale_generated(expected: dict[Path, str]) -> list[Path]:
