@@ -38,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept dynamic-secret TTLs under one minute (down to 1s)",
     )
+    parser.add_argument(
+        "--clock-offset",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="run the server's clock this far ahead of the machine's (negative: behind)",
+    )
     return parser
 
 
@@ -51,6 +58,7 @@ async def _serve(args: argparse.Namespace) -> None:
         access_token_max_ttl=args.access_token_max_ttl,
         compat=args.compat,
         allow_short_ttl=args.allow_short_ttl,
+        clock_offset=args.clock_offset,
     )
     async with server:
         print(json.dumps(server.info.as_json()), flush=True)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from email.utils import formatdate
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from ._routes_dynamic import LeaseSweeper, add_dynamic_secret_routes
 from ._routes_folders import add_folder_routes
 from ._routes_kms import add_kms_routes
 from ._routes_secrets import add_import_and_tag_routes, add_secret_routes
+from ._state import server_clock_offset, wall_time
 from ._wire import ApiError, F, gen_req_id, validate
 
 __all__ = ["CONTROL_PREFIX", "build_app"]
@@ -89,6 +91,7 @@ async def _drop_mid_body(request: web.Request, response: web.StreamResponse) -> 
 def build_app(ctx: Context) -> web.Application:
     @web.middleware
     async def wire(request: web.Request, handler: Handler) -> web.StreamResponse:
+        server_clock_offset.set(ctx.config.clock_offset)
         req_id = gen_req_id()
         path = request.path
         control = path.startswith(CONTROL_PREFIX)
@@ -127,6 +130,7 @@ def build_app(ctx: Context) -> web.Application:
                 ctx, 500, "Something went wrong", "InternalServerError", req_id
             )
         response.headers["X-Request-Id"] = req_id
+        response.headers["Date"] = formatdate(wall_time(), usegmt=True)
         if fault is not None and fault.kind == "drop":
             return await _drop_mid_body(request, response)
         return response
@@ -147,6 +151,7 @@ def build_app(ctx: Context) -> web.Application:
     app[SWEEPER_KEY] = sweeper
 
     async def lifecycle(_: web.Application) -> Any:
+        server_clock_offset.set(ctx.config.clock_offset)  # the sweeper task inherits it
         sweeper.start()
         yield
         await sweeper.stop()

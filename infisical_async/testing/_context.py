@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -10,7 +9,7 @@ from aiohttp import web
 
 from .._serde import dumps, loads
 from ._faults import FaultPlan
-from ._state import Identity, ServerState, TokenRecord
+from ._state import Identity, ServerState, TokenRecord, wall_time
 from ._wire import ApiError
 
 __all__ = ["Compat", "Context", "ServerConfig", "normalize_path"]
@@ -25,6 +24,9 @@ class ServerConfig:
     """Accept TTLs down to one second (the real server's floor is one minute)."""
     sweep_interval: float = 0.25
     """How often expired leases are looked for, in seconds."""
+    clock_offset: float = 0.0
+    """Seconds the server's clock runs ahead of this machine's (negative: behind): its
+    timestamps, token expiry and ``Date`` header all follow the shifted clock."""
 
 
 def normalize_path(value: str) -> str:
@@ -76,7 +78,7 @@ class Context:
             raise ApiError(403, "invalid token", "TokenError")
         token_id, exp = verified
         record = state.tokens.get(token_id)
-        now = time.time()
+        now = wall_time()
         if self.legacy:
             if exp is not None and now >= exp:
                 raise ApiError(403, "Your token has expired. Please re-authenticate.", "TokenError")

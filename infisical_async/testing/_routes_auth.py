@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from aiohttp import web
 
 from ._context import Context
-from ._state import TokenRecord
+from ._state import TokenRecord, wall_time
 from ._wire import ApiError, F, validate
 
 __all__ = ["add_auth_routes", "token_response"]
@@ -25,7 +23,7 @@ def token_response(ctx: Context, record: TokenRecord, expires_in: int) -> dict[s
             record.jwt = ctx.state.sign_token(record, exp)
         token = record.jwt
     else:
-        token = ctx.state.sign_token(record, time.time() + expires_in if expires_in else None)
+        token = ctx.state.sign_token(record, wall_time() + expires_in if expires_in else None)
     return {
         "accessToken": token,
         "expiresIn": expires_in,
@@ -62,7 +60,7 @@ def add_auth_routes(app: web.Application, ctx: Context) -> None:
                 "a new one and try again.",
                 "TokenError",
             )
-        now = time.time()
+        now = wall_time()
         token_id, exp = verified
         record = state.tokens.get(token_id)
         if ctx.legacy:
@@ -113,7 +111,7 @@ def add_auth_routes(app: web.Application, ctx: Context) -> None:
             raise ApiError(403, "invalid token", "TokenError")
         token_id, exp = verified
         record = state.tokens.get(token_id)
-        if not ctx.legacy and exp is not None and time.time() >= exp:
+        if not ctx.legacy and exp is not None and wall_time() >= exp:
             raise ApiError(403, "Your token has expired. Please re-authenticate.", "TokenError")
         if record is None or record.revoked:
             raise ApiError(401, "No identity access token found", "UnauthorizedError")

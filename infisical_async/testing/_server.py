@@ -233,6 +233,7 @@ class EmbeddedServer:
         compat: Compat = "current",
         allow_short_ttl: bool = False,
         sweep_interval: float = 0.25,
+        clock_offset: float = 0.0,
     ) -> None:
         if compat not in ("current", "2024"):
             raise ValueError("compat must be 'current' or '2024'")
@@ -245,7 +246,10 @@ class EmbeddedServer:
             access_token_max_ttl=access_token_max_ttl,
         )
         self.config = ServerConfig(
-            compat=compat, allow_short_ttl=allow_short_ttl, sweep_interval=sweep_interval
+            compat=compat,
+            allow_short_ttl=allow_short_ttl,
+            sweep_interval=sweep_interval,
+            clock_offset=clock_offset,
         )
         self._ctx = Context(self.state, self.config, FaultPlan())
         self.app = build_app(self._ctx)

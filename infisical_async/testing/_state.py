@@ -9,6 +9,7 @@ import json
 import secrets
 import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -23,11 +24,22 @@ __all__ = [
     "TokenRecord",
     "iso",
     "now_utc",
+    "server_clock_offset",
+    "wall_time",
 ]
+
+server_clock_offset: ContextVar[float] = ContextVar("server_clock_offset", default=0.0)
+"""Seconds this server's clock runs ahead of the machine's (negative: behind). Set per
+request by the app, so several servers with different clocks can share one process."""
+
+
+def wall_time() -> float:
+    """The server's wall clock in seconds since the epoch (the machine's, shifted)."""
+    return time.time() + server_clock_offset.get()
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.fromtimestamp(wall_time(), timezone.utc)
 
 
 def iso(value: datetime) -> str:
@@ -210,7 +222,7 @@ class ServerState:
             "identityId": record.identity_id,
             "identityAccessTokenId": record.id,
             "authTokenType": "identityAccessToken",
-            "iat": int(time.time()),
+            "iat": int(wall_time()),
         }
         if exp is not None:
             claims["exp"] = int(exp) if exp == int(exp) else exp
@@ -243,7 +255,7 @@ class ServerState:
         return result
 
     def issue_token(self, identity: Identity, *, ttl: int, max_ttl: int) -> TokenRecord:
-        now = time.time()
+        now = wall_time()
         record = TokenRecord(
             id=new_id(),
             identity_id=identity.id,
