@@ -1,9 +1,16 @@
 """Credentials and the access-token lifecycle.
 
-One :class:`TokenManager` per client keeps the current access token fresh: it logs in lazily,
-renews at about two thirds of the token's lifetime, logs in again when a renewal would pass
-the max TTL or is refused, and runs at most one login/renew at a time however many
-coroutines need a token (the others wait for that one result).
+One `TokenManager` per client keeps the current access token fresh. It logs in lazily and
+runs at most one login or renewal at a time, however many coroutines need a token.
+
+* At about two thirds of the token's lifetime (monotonic clock, from the server's
+  ``expiresIn``), the next call starts a renewal in the background and goes on with the
+  current token: no caller waits for a renewal.
+* A renewal that fails in transit (connection, timeout, 5xx, 429) keeps the current token
+  in use until it really expires and is retried with backoff.
+* A renewal the server refuses, or one that would pass the max TTL, becomes a new login.
+* Only callers holding no valid token (none yet, expired, or rejected by the server) wait,
+  and each waits no longer than its own call's deadline.
 """
 
 from __future__ import annotations
@@ -19,10 +26,20 @@ from typing import Protocol
 import attrs
 
 from ._constants import RENEW_FRACTION
-from ._retry import RetryMode
+from ._retry import RetryMode, backoff_delay
 from ._serde import structure
 from ._transport import Transport
-from .errors import APIStatusError, AuthenticationError, NotAuthenticatedError
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    ClientClosedError,
+    InfisicalError,
+    InternalServerError,
+    NotAuthenticatedError,
+    RateLimitError,
+)
 from .models import AccessToken
 
 __all__ = ["AuthStrategy", "TokenAuth", "TokenManager", "UniversalAuth"]
@@ -86,6 +103,13 @@ class TokenManager:
         self._max_deadline: float | None = None
         self._configured_ttl = 0
         self._refresh: asyncio.Future[str] | None = None
+        self._failures = 0
+        """Background refreshes that failed in a row (they back off)."""
+        self._retry_at = 0.0
+        """No background refresh starts before this instant."""
+        self.last_error: BaseException | None = None
+        """Why the latest background refresh failed; None after one succeeds."""
+        self._closed = False
         if isinstance(strategy, TokenAuth):
             self.set_token(strategy.token)
         else:
@@ -126,38 +150,86 @@ class TokenManager:
             self._renew_at = now + access.expires_in * RENEW_FRACTION * jitter
         else:
             self._expires_at = self._renew_at = None
+        self._failures = 0
+        self._retry_at = 0.0
+        self.last_error = None
         return access.access_token
 
     def clear(self) -> None:
         self._token = None
         self._renew_at = self._expires_at = self._max_deadline = None
 
-    async def token(self) -> str:
-        """The access token to send now, refreshing first if it is due."""
-        token = self._token
-        if token is not None and (self._renew_at is None or self._clock() < self._renew_at):
-            return token
-        return await self._single_flight(force_login=False)
+    async def token(
+        self, deadline: float | None = None, *, method: str = "", path: str = ""
+    ) -> str:
+        """The access token to send now.
 
-    async def after_rejection(self, rejected: str) -> str:
+        A valid token is returned at once (a due renewal runs in the background). Without
+        one, the caller waits for the login, until ``deadline`` (loop clock) at most;
+        ``method`` and ``path`` name the caller's request in a timeout error.
+        """
+        token = self._token
+        if token is not None:
+            renew_at = self._renew_at
+            if renew_at is None:
+                return token
+            now = self._clock()
+            if now < renew_at:
+                return token
+            if self._expires_at is not None and now < self._expires_at:
+                if now >= self._retry_at and (self._refresh is None or self._refresh.done()):
+                    self._start_refresh(force_login=False, background=True)
+                return token
+        return await self._wait(self._refreshing(force_login=False), deadline, method, path)
+
+    async def after_rejection(
+        self, rejected: str, deadline: float | None = None, *, method: str = "", path: str = ""
+    ) -> str:
         """The server refused ``rejected``: return a new token, logging in at most once."""
         if self._token is not None and self._token != rejected:
             return self._token  # another caller already replaced it
-        return await self._single_flight(force_login=True)
+        return await self._wait(self._refreshing(force_login=True), deadline, method, path)
 
-    async def _single_flight(self, *, force_login: bool) -> str:
-        if self._refresh is None or self._refresh.done():
-            if self._strategy is None and self._token is None:
-                raise NotAuthenticatedError(
-                    "no access token: pass auth= to the client, call "
-                    "client.auth.universal_auth.login(...), or client.auth.set_access_token(...)"
-                )
-            task = asyncio.ensure_future(self._do_refresh(force_login))
-            # A refresh nobody waits for any more (all callers cancelled) must not warn.
-            task.add_done_callback(lambda t: t.cancelled() or t.exception())
-            self._refresh = task
-        # shield: a cancelled caller must not cancel the refresh others are waiting on.
-        return await asyncio.shield(self._refresh)
+    def _refreshing(self, *, force_login: bool) -> asyncio.Future[str]:
+        """The refresh in flight, or a new one (which callers will wait for)."""
+        if self._refresh is not None and not self._refresh.done():
+            return self._refresh
+        if self._strategy is None and self._token is None:
+            raise NotAuthenticatedError(
+                "no access token: pass auth= to the client, call "
+                "client.auth.universal_auth.login(...), or client.auth.set_access_token(...)"
+            )
+        return self._start_refresh(force_login=force_login, background=False)
+
+    def _start_refresh(self, *, force_login: bool, background: bool) -> asyncio.Future[str]:
+        if self._closed:
+            raise ClientClosedError("the client is closed")
+        task = asyncio.ensure_future(self._do_refresh(force_login, background))
+        # Nobody may be left waiting (all callers cancelled, or a background renewal):
+        # retrieve the outcome so asyncio does not report it as never retrieved.
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        self._refresh = task
+        return task
+
+    async def _wait(
+        self, refresh: asyncio.Future[str], deadline: float | None, method: str, path: str
+    ) -> str:
+        remaining = None if deadline is None else deadline - asyncio.get_running_loop().time()
+        failure: InfisicalError
+        try:
+            # shield: a caller that gives up must not cancel the refresh others wait on.
+            return await asyncio.wait_for(asyncio.shield(refresh), remaining)
+        except asyncio.TimeoutError:
+            failure = APITimeoutError(
+                "the call's deadline passed while waiting for an access token",
+                method=method,
+                path=path,
+            )
+        except asyncio.CancelledError:
+            if not refresh.cancelled() or not self._closed:
+                raise
+            failure = ClientClosedError("the client was closed during the call")
+        raise failure
 
     def _renewal_possible(self, now: float) -> bool:
         if self._token is None or self._expires_at is None or now >= self._expires_at:
@@ -165,7 +237,27 @@ class TokenManager:
         # Never ask to renew past the max TTL: old servers delete the token and answer 401.
         return self._max_deadline is None or now + self._configured_ttl <= self._max_deadline
 
-    async def _do_refresh(self, force_login: bool) -> str:
+    async def _do_refresh(self, force_login: bool, background: bool) -> str:
+        try:
+            return await self._renew_or_login(force_login)
+        except Exception as exc:
+            if not background:
+                raise
+            # The current token is still valid: keep using it and try again later.
+            self._failures += 1
+            self.last_error = exc
+            delay = backoff_delay(self._failures, initial=1.0, rng=self._rng) or 1.0
+            self._retry_at = self._clock() + min(delay, 60.0)
+            log.warning(
+                "refreshing the access token failed (%s: %s); the current token stays in use "
+                "and the refresh is retried in %.1fs",
+                type(exc).__name__,
+                exc,
+                delay,
+            )
+            raise
+
+    async def _renew_or_login(self, force_login: bool) -> str:
         now = self._clock()
         if not force_login and self._strategy is not None and self._renewal_possible(now):
             assert self._token is not None
@@ -174,7 +266,11 @@ class TokenManager:
                     "POST", RENEW_PATH, json={"accessToken": self._token}, mode=RetryMode.IDEMPOTENT
                 )
                 access = structure(data, AccessToken)
+            except (InternalServerError, RateLimitError, APIConnectionError):
+                raise  # in transit, not a verdict on the token: keep it, retry later
             except APIStatusError as exc:
+                if exc.status_code == 408:
+                    raise
                 log.debug(
                     "token renewal refused (%s %s); logging in again", exc.status_code, exc.error
                 )
@@ -200,6 +296,7 @@ class TokenManager:
         return self.store(access, renewed=False)
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._refresh is not None and not self._refresh.done():
             self._refresh.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

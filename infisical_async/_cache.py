@@ -15,7 +15,8 @@ class ResponseCache:
     Stale copies are served only when the server cannot answer (``stale_if_error``).
     Keys are tuples whose second item is the project id; a write to a project drops all of
     its entries, fresh and stale: recursive lists, imports and references make narrower
-    invalidation easy to get wrong.
+    invalidation easy to get wrong. Each write also moves the project's generation on, so
+    a read that started before the write cannot store its (older) answer after it.
     """
 
     def __init__(
@@ -31,6 +32,7 @@ class ResponseCache:
         self._clock = clock
         self._max_entries = max_entries
         self._entries: dict[Hashable, tuple[float, Any]] = {}
+        self._generations: dict[Hashable, int] = {}
 
     @property
     def enabled(self) -> bool:
@@ -54,12 +56,20 @@ class ResponseCache:
             return None
         return entry[1], age
 
-    def put(self, key: tuple[Hashable, ...], value: Any) -> None:
+    def generation(self, project_id: Hashable) -> int:
+        """Take this before a read; hand it to ``put`` with the answer."""
+        return self._generations.get(project_id, 0)
+
+    def put(self, key: tuple[Hashable, ...], value: Any, *, generation: int) -> None:
+        """Store an answer, unless a write to its project happened since the read began."""
+        if self._generations.get(key[1], 0) != generation:
+            return
         if key not in self._entries and len(self._entries) >= self._max_entries:
             self._entries.pop(next(iter(self._entries)))
         self._entries[key] = (self._clock(), value)
 
     def invalidate_project(self, project_id: str) -> None:
+        self._generations[project_id] = self._generations.get(project_id, 0) + 1
         for key in [k for k in self._entries if isinstance(k, tuple) and k[1] == project_id]:
             del self._entries[key]
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import os
 import ssl as ssl_module
+import time
 import warnings
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -34,6 +37,9 @@ from .resources.kms import AsyncKms
 from .resources.projects import AsyncProjects
 from .resources.secrets import AsyncSecrets
 
+if TYPE_CHECKING:
+    from ._keeper import LeaseKeeper
+
 __all__ = ["AsyncInfisicalClient"]
 
 
@@ -52,6 +58,11 @@ def _normalise_site_url(url: str) -> str:
         url = url[: -len("/api")]
     if not url.startswith(("http://", "https://")):
         raise InvalidArgumentError("site_url", "must start with http:// or https://")
+    if "@" in urlsplit(url).netloc:
+        # It would show in repr() and logs, and be sent to every host the URL names.
+        raise InvalidArgumentError(
+            "site_url", "must not contain credentials (user:password@); use auth= instead"
+        )
     return url
 
 
@@ -90,6 +101,18 @@ def options_from_env(options: dict[str, Any]) -> dict[str, Any]:
     return {"auth": auth, **options}
 
 
+def _written_project(method: str, params: Mapping[str, str] | None, json: Any) -> str | None:
+    """The project a non-GET request may change (its cached reads must go)."""
+    if method == "GET":
+        return None
+    for source in (json, params):
+        if isinstance(source, Mapping):
+            project = source.get("projectId") or source.get("workspaceId")
+            if isinstance(project, str):
+                return project
+    return None
+
+
 class AsyncInfisicalClient:
     """An asyncio client for the Infisical API, on one ``aiohttp.ClientSession``.
 
@@ -110,7 +133,10 @@ class AsyncInfisicalClient:
         project_slug: Default project slug for dynamic secrets (else looked up once).
         environment: Default environment slug for every call.
         secret_path: Default folder path for secret calls.
-        timeout: Seconds (or a :class:`Timeout`) per request attempt; ``None`` disables.
+        timeout: The deadline of each call in seconds, or a ``Timeout`` (which also sets
+            connect and read limits). It covers the whole call: waiting for an access
+            token, the request, a re-login and replay, and every retry and backoff wait.
+            ``None`` means no total deadline; zero or negative values are refused.
         max_retries: Retries of failed idempotent requests (see the README's retry policy).
         retry_delay: First backoff delay in seconds; it doubles per retry, up to 8 s.
         cache_ttl: Seconds to keep ``secrets.get``/``list`` answers; ``0`` (default) is off.
@@ -183,6 +209,10 @@ class AsyncInfisicalClient:
         )
         self._tokens = TokenManager(self._transport, auth)
         self._cache = ResponseCache(cache_ttl, stale_ttl=stale_if_error)
+        self._keepers: set[LeaseKeeper] = set()
+        """Lease keepers running on this client (shared with every with_options view)."""
+        self._clock: Callable[[], float] = time.monotonic
+        self._sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
         self._secrets_v3 = False
         self._project_slugs: dict[str, str] = {}
         self._request_timeout: Timeout | None = None
@@ -240,28 +270,45 @@ class AsyncInfisicalClient:
         json: Any = None,
         mode: RetryMode,
     ) -> Any:
-        """Send an authenticated request; on a rejected token, log in once and replay once."""
+        """Send an authenticated request under one deadline; on a rejected token, log in
+        once and replay once. A write drops the cached reads of its project, whatever its
+        outcome (an answer lost in transit may hide a write that happened)."""
+        transport = self._transport
         tokens = self._tokens
-
-        def send(token: str) -> Awaitable[Any]:
-            return self._transport.request(
+        deadline = transport.deadline(self._request_timeout)
+        project = _written_project(method, params, json)
+        try:
+            token = await tokens.token(deadline, method=method, path=path)
+            try:
+                return await transport.request(
+                    method,
+                    path,
+                    params=params,
+                    json=json,
+                    token=token,
+                    mode=mode,
+                    deadline=deadline,
+                    timeout=self._request_timeout,
+                    max_retries=self._request_retries,
+                )
+            except AuthenticationError:
+                if not tokens.can_login:
+                    raise
+            token = await tokens.after_rejection(token, deadline, method=method, path=path)
+            return await transport.request(
                 method,
                 path,
                 params=params,
                 json=json,
                 token=token,
                 mode=mode,
+                deadline=deadline,
                 timeout=self._request_timeout,
                 max_retries=self._request_retries,
             )
-
-        token = await tokens.token()
-        try:
-            return await send(token)
-        except AuthenticationError:
-            if not tokens.can_login:
-                raise
-        return await send(await tokens.after_rejection(token))
+        finally:
+            if project is not None:
+                self._cache.invalidate_project(project)
 
     @property
     def closed(self) -> bool:
@@ -271,7 +318,10 @@ class AsyncInfisicalClient:
         """Close the HTTP session (unless it was given to us). Safe to call twice."""
         if not self._owner or self._transport.closed:
             return
-        await self.dynamic_secrets.leases._stop_keepers()
+        # Keepers first: revoking their leases needs the session still open.
+        keepers = list(self._keepers)
+        self._keepers.clear()
+        await asyncio.gather(*(keeper.stop() for keeper in keepers))
         await self._tokens.aclose()
         await self._transport.aclose()
 

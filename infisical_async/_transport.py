@@ -16,7 +16,7 @@ import aiohttp
 from ._constants import DEFAULT_MAX_RESPONSE_BYTES, INITIAL_RETRY_DELAY
 from ._retry import RetryMode, backoff_delay, parse_retry_after, should_retry_status
 from ._serde import dumps, loads
-from ._types import Timeout
+from ._types import NOT_GIVEN, NotGiven, Timeout
 from ._version import __version__
 from .errors import (
     STATUS_TO_ERROR,
@@ -27,6 +27,7 @@ from .errors import (
     ClientClosedError,
     InfisicalError,
     InternalServerError,
+    InvalidArgumentError,
     ResponseValidationError,
     UnprocessableEntityError,
 )
@@ -128,6 +129,10 @@ class Transport:
         self.retry_delay = retry_delay
         self._session = session
         self._owns_session = session is None
+        if session is not None and not session.auto_decompress:
+            raise InvalidArgumentError(
+                "http_session", "must decompress answers (create it with auto_decompress=True)"
+            )
         self._ssl = ssl
         self._proxy = proxy
         self._trust_env = trust_env
@@ -139,7 +144,6 @@ class Transport:
                 del self._headers[existing]
             self._headers[key] = value
         self._closed = False
-        self._aiohttp_timeout = timeout.to_aiohttp()
         host = urlsplit(self.base_url).hostname or ""
         if urlsplit(self.base_url).scheme == "http" and host not in _LOOPBACK_HOSTS:
             log.warning(
@@ -160,7 +164,7 @@ class Transport:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 headers=self._headers,
-                timeout=self._aiohttp_timeout,
+                timeout=self.timeout.to_aiohttp(),
                 cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=self._trust_env,
                 json_serialize=dumps,
@@ -176,6 +180,11 @@ class Transport:
             await self._session.close()
             await asyncio.sleep(0)
 
+    def deadline(self, timeout: Timeout | None = None) -> float | None:
+        """The loop-clock instant by which a call starting now must end (None: never)."""
+        total = (self.timeout if timeout is None else timeout).total
+        return None if total is None else asyncio.get_running_loop().time() + total
+
     async def request(
         self,
         method: str,
@@ -185,13 +194,16 @@ class Transport:
         json: Any = None,
         token: str | None = None,
         mode: RetryMode,
+        deadline: float | NotGiven | None = NOT_GIVEN,
         timeout: Timeout | None = None,
         max_retries: int | None = None,
     ) -> Any:
         """Send a request and return its decoded JSON body; raise the mapped error otherwise.
 
-        ``timeout.total`` bounds the whole call, retries and their waits included: no retry
-        is attempted, and no backoff slept, past that deadline.
+        ``deadline`` (loop clock) bounds the whole call, every retry and wait included: no
+        attempt runs and no backoff is slept past it. Without one, the call gets
+        ``timeout.total`` from now. ``RetryMode.DELETE`` returns None when a retry finds
+        the target gone after an attempt whose answer was lost.
         """
         session = self.session()
         url = self.base_url + path
@@ -203,17 +215,27 @@ class Transport:
                 headers["Authorization"] = f"Bearer {token}"
         retries = self.max_retries if max_retries is None else max_retries
         budget = self.timeout if timeout is None else timeout
-        attempt_timeout = self._aiohttp_timeout if timeout is None else timeout.to_aiohttp()
+        if isinstance(deadline, NotGiven):
+            deadline = self.deadline(budget)
         loop = asyncio.get_running_loop()
-        deadline = None if budget.total is None else loop.time() + budget.total
         attempt = 0
+        maybe_delivered = False  # an earlier attempt may have reached the server
         while True:
             attempt += 1
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                raise APITimeoutError("the call's deadline passed", method=method, path=path)
+            attempt_timeout = aiohttp.ClientTimeout(
+                total=remaining, connect=budget.connect, sock_read=budget.read
+            )
             try:
                 return await self._attempt(
                     session, method, url, path, params, json, headers, attempt_timeout
                 )
             except APIStatusError as exc:
+                if exc.status_code == 404 and maybe_delivered and mode is RetryMode.DELETE:
+                    log.debug("%s %s: already gone after a lost answer; done", method, path)
+                    return None
                 if not should_retry_status(mode, exc.status_code, exc.retry_after):
                     raise
                 error: InfisicalError = exc
@@ -224,6 +246,7 @@ class Transport:
             except APIConnectionError as exc:
                 if mode is RetryMode.WRITE and exc.request_sent:
                     raise  # the server may have acted on it: not ours to repeat
+                maybe_delivered = maybe_delivered or exc.request_sent
                 error, reason = exc, type(exc).__name__
                 delay = backoff_delay(attempt, initial=self.retry_delay, rng=self._rng)
             remaining = None if deadline is None else deadline - loop.time()
@@ -239,10 +262,8 @@ class Transport:
                 delay,
             )
             await asyncio.sleep(delay)
-            if remaining is not None:
-                attempt_timeout = aiohttp.ClientTimeout(
-                    total=remaining - delay, connect=budget.connect, sock_read=budget.read
-                )
+            if self._closed:
+                raise ClientClosedError("the client was closed during the call")
 
     async def _attempt(
         self,
@@ -255,7 +276,13 @@ class Transport:
         headers: dict[str, str] | None,
         timeout: aiohttp.ClientTimeout,
     ) -> Any:
-        """One HTTP exchange, every failure mapped to our exception classes."""
+        """One HTTP exchange, every failure mapped to our exception classes.
+
+        Errors are raised outside the ``except`` blocks on purpose: an aiohttp exception
+        carries the request's headers (the bearer token) and a JSON error the body (secret
+        values), and ``raise ... from None`` would still keep them in ``__context__``.
+        """
+        failure: InfisicalError
         try:
             async with session.request(
                 method,
@@ -266,21 +293,16 @@ class Transport:
                 timeout=timeout,
                 proxy=self._proxy,
                 allow_redirects=False,
+                raise_for_status=False,
                 ssl=self._ssl if self._ssl is not None else True,
             ) as response:
                 status = response.status
                 body = await self._read(response, method, path)
-                if status < 300:
-                    try:
-                        return loads(body) if body else None
-                    except ValueError:
-                        raise ResponseValidationError(
-                            "the response body is not valid JSON",
-                            status_code=status,
-                            method=method,
-                            path=path,
-                        ) from None
-                if status < 400:
+                if status >= 400:
+                    raise error_from_response(
+                        status, body, response.headers, method=method, path=path
+                    )
+                if status >= 300:
                     # Never follow: a redirect would carry the token to another host.
                     raise ResponseValidationError(
                         f"unexpected redirect ({status}); check the site URL",
@@ -288,33 +310,44 @@ class Transport:
                         method=method,
                         path=path,
                     )
-                raise error_from_response(status, body, response.headers, method=method, path=path)
         except asyncio.TimeoutError:
-            raise APITimeoutError("request timed out", method=method, path=path) from None
+            failure = APITimeoutError("request timed out", method=method, path=path)
         except aiohttp.ClientConnectorError as exc:
-            raise APIConnectionError(
+            failure = APIConnectionError(
                 f"cannot connect: {type(exc).__name__}",
                 method=method,
                 path=path,
                 request_sent=False,
-            ) from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise APIConnectionError(
-                f"connection failed: {type(exc).__name__}", method=method, path=path
-            ) from None
+            )
+        except (aiohttp.ClientError, OSError, RuntimeError) as exc:
+            if self._closed:  # aiohttp's "Session is closed" and friends
+                failure = ClientClosedError("the client was closed during the call")
+            elif isinstance(exc, RuntimeError):
+                raise
+            else:
+                failure = APIConnectionError(
+                    f"connection failed: {type(exc).__name__}", method=method, path=path
+                )
+        else:
+            return _decode(body, status, method, path)
+        raise failure
 
     async def _read(self, response: aiohttp.ClientResponse, method: str, path: str) -> bytes:
+        """The decoded body, refused as soon as it passes the size cap.
+
+        Counted after decompression while streaming: a small gzip answer may inflate to any
+        size, so ``Content-Length`` (the compressed size) proves nothing unless the answer is
+        not compressed. At most the cap plus one decoded chunk is ever held.
+        """
         limit = self.max_response_bytes
         length = response.content_length
-        if length is not None:
-            if length > limit:
-                raise ResponseValidationError(
-                    f"response body of {length} bytes exceeds the {limit}-byte limit",
-                    status_code=response.status,
-                    method=method,
-                    path=path,
-                )
-            return await response.read()
+        if length is not None and length > limit and "Content-Encoding" not in response.headers:
+            raise ResponseValidationError(
+                f"response body of {length} bytes exceeds the {limit}-byte limit",
+                status_code=response.status,
+                method=method,
+                path=path,
+            )
         chunks = []
         total = 0
         async for chunk in response.content.iter_chunked(65536):
@@ -327,7 +360,21 @@ class Transport:
                     path=path,
                 )
             chunks.append(chunk)
-        return b"".join(chunks)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def __repr__(self) -> str:
         return f"<Transport {self.base_url} closed={self._closed}>"
+
+
+def _decode(body: bytes, status: int, method: str, path: str) -> Any:
+    """The JSON of a success answer. The parser's error (which quotes the body, and so
+    secret values) never leaves this function, not even as a context."""
+    if not body:
+        return None
+    try:
+        return loads(body)
+    except ValueError:
+        pass
+    raise ResponseValidationError(
+        "the response body is not valid JSON", status_code=status, method=method, path=path
+    )

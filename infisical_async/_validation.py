@@ -33,6 +33,8 @@ def require_name(value: Any, argument: str) -> str:
     name = require_str(value, argument).strip()
     if "/" in name or ":" in name:
         raise InvalidArgumentError(argument, "must not contain '/' or ':'")
+    if name in (".", ".."):
+        raise InvalidArgumentError(argument, f"must not be {name!r}")
     return name
 
 

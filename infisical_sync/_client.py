@@ -53,7 +53,10 @@ class InfisicalClient:
         project_slug: Default project slug for dynamic secrets (else looked up once).
         environment: Default environment slug for every call.
         secret_path: Default folder path for secret calls.
-        timeout: Seconds (or a :class:`Timeout`) per request attempt; ``None`` disables.
+        timeout: The deadline of each call in seconds, or a ``Timeout`` (which also sets
+            connect and read limits). It covers the whole call: waiting for an access
+            token, the request, a re-login and replay, and every retry and backoff wait.
+            ``None`` means no total deadline; zero or negative values are refused.
         max_retries: Retries of failed idempotent requests (see the README's retry policy).
         retry_delay: First backoff delay in seconds; it doubles per retry, up to 8 s.
         cache_ttl: Seconds to keep ``secrets.get``/``list`` answers; ``0`` (default) is off.

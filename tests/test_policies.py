@@ -71,9 +71,14 @@ def test_retry_after_forms() -> None:
     when = datetime(2030, 1, 1, tzinfo=timezone.utc)
     header = {"Retry-After": format_datetime(when, usegmt=True)}
     assert parse_retry_after(header, now=lambda: when.timestamp() - 12) == 12.0
-    assert parse_retry_after({"Retry-After": "soon"}) is None
     assert parse_retry_after({}) is None
-    assert parse_retry_after({"Retry-After": "-3"}) == 0.0
+    # there, but saying nothing usable (zero, negative, past, unparsable): 0.0 ...
+    for unusable in ("soon", "-3", "0", "nan"):
+        assert parse_retry_after({"Retry-After": unusable}) == 0.0
+    assert parse_retry_after(header, now=lambda: when.timestamp() + 5) == 0.0
+    # ... an HTTP date is measured against the answer's own Date, not the local clock
+    dated = {**header, "Date": format_datetime(when - timedelta(seconds=30), usegmt=True)}
+    assert parse_retry_after(dated, now=lambda: when.timestamp() + 999) == 30.0
 
 
 def test_backoff_is_exponential_capped_and_jittered() -> None:
@@ -83,3 +88,6 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
     assert backoff_delay(1, rng=lambda: 1.0) == 0.375
     assert backoff_delay(3, retry_after=4.0) == 4.0
     assert backoff_delay(1, retry_after=600.0) is None  # beyond the cap: give up
+    # ... and a zero Retry-After never means back to back: the normal backoff applies
+    assert backoff_delay(1, retry_after=0.0, rng=lambda: 0.0) == 0.5
+    assert backoff_delay(3, retry_after=0.0, rng=lambda: 0.0) == 2.0

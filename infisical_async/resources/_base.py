@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .._serde import structure
-from ..errors import ApprovalRequiredError, ResponseValidationError
+from ..errors import ApprovalRequiredError, InvalidArgumentError, ResponseValidationError
 from ..models import ApprovalRequest
 
 if TYPE_CHECKING:
@@ -15,8 +15,16 @@ if TYPE_CHECKING:
 __all__ = ["AsyncResource", "segment", "unwrap"]
 
 
-def segment(value: str) -> str:
-    """Percent-quote one path segment."""
+def segment(value: str, argument: str = "path segment") -> str:
+    """Percent-quote one path segment of a route.
+
+    ``.`` and ``..`` are refused: URL libraries resolve them, so they would send the request
+    to another route (and that route's 404 would look like an old server).
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgumentError(argument, "must be a non-empty string")
+    if value in (".", ".."):
+        raise InvalidArgumentError(argument, f"must not be {value!r}")
     return quote(value, safe="")
 
 

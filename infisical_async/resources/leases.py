@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .._keeper import HeldLease, LeaseKeeper, RotateCallback
+from .._keeper import ErrorCallback, HeldLease, LeaseKeeper, RotateCallback
 from .._retry import RetryMode
 from .._serde import structure
 from .._ttl import TTLInput, ttl_to_wire
@@ -18,7 +18,7 @@ from ..models import Lease
 from ._base import AsyncResource, segment, unwrap
 
 if TYPE_CHECKING:
-    from .._client import AsyncInfisicalClient
+    pass
 
 __all__ = ["AsyncLeases"]
 
@@ -31,10 +31,6 @@ class AsyncLeases(AsyncResource):
     Every method takes ``path``, ``environment`` and ``project_slug`` of the dynamic secret
     (defaults as for ``client.dynamic_secrets``).
     """
-
-    def __init__(self, client: AsyncInfisicalClient) -> None:
-        super().__init__(client)
-        self._keepers: set[LeaseKeeper] = set()
 
     async def _location(
         self, project_slug: str | None, environment: str | None, path: str | None
@@ -95,7 +91,7 @@ class AsyncLeases(AsyncResource):
         params = await self._location(project_slug, environment, path)
         data = await self._client._request(
             "GET",
-            f"{_BASE}/{segment(require_str(lease_id, 'lease_id'))}",
+            f"{_BASE}/{segment(lease_id, 'lease_id')}",
             params=params,
             mode=RetryMode.IDEMPOTENT,
         )
@@ -114,7 +110,7 @@ class AsyncLeases(AsyncResource):
         params = await self._location(project_slug, environment, path)
         data = await self._client._request(
             "GET",
-            f"/api/v1/dynamic-secrets/{segment(name)}/leases",
+            f"/api/v1/dynamic-secrets/{segment(name, 'dynamic_secret_name')}/leases",
             params=params,
             mode=RetryMode.IDEMPOTENT,
         )
@@ -131,6 +127,10 @@ class AsyncLeases(AsyncResource):
     ) -> Lease:
         """Extend a lease: the server adds ``ttl`` to its *current expiry* (not to now).
 
+        Not idempotent, so never sent twice: once the request may have reached the server
+        (a timeout, a dropped connection), the error is raised rather than the renewal
+        repeated, which would add ``ttl`` twice.
+
         Raises:
             BadRequestError: the new expiry would pass the dynamic secret's max TTL.
             NotFoundError: the lease is gone (revoked or expired).
@@ -140,9 +140,9 @@ class AsyncLeases(AsyncResource):
             body["ttl"] = ttl_to_wire(ttl, argument="ttl", minimum=self._client.min_ttl)
         data = await self._client._request(
             "POST",
-            f"{_BASE}/{segment(require_str(lease_id, 'lease_id'))}/renew",
+            f"{_BASE}/{segment(lease_id, 'lease_id')}/renew",
             json=body,
-            mode=RetryMode.IDEMPOTENT,
+            mode=RetryMode.WRITE,
         )
         return structure(unwrap(data, "lease"), Lease)
 
@@ -154,11 +154,15 @@ class AsyncLeases(AsyncResource):
         path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
-    ) -> Lease:
+    ) -> Lease | None:
         """Revoke a lease: the provider drops the credentials, then the lease is deleted.
 
         Args:
             force: Delete the lease even if the provider fails to revoke the credentials.
+
+        Returns:
+            The lease as the server deleted it; ``None`` when a retry found it already gone
+            (an earlier attempt whose answer was lost revoked it: the goal holds).
 
         Raises:
             LeaseRevocationError: the provider failed and ``force`` is False (the server
@@ -168,10 +172,12 @@ class AsyncLeases(AsyncResource):
         body = {**await self._location(project_slug, environment, path), "isForced": force}
         data = await self._client._request(
             "DELETE",
-            f"{_BASE}/{segment(require_str(lease_id, 'lease_id'))}",
+            f"{_BASE}/{segment(lease_id, 'lease_id')}",
             json=body,
-            mode=RetryMode.IDEMPOTENT,
+            mode=RetryMode.DELETE,
         )
+        if data is None:
+            return None
         lease = structure(unwrap(data, "lease"), Lease)
         if lease.status and not force:
             raise LeaseRevocationError(lease)
@@ -185,7 +191,7 @@ class AsyncLeases(AsyncResource):
         path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
-    ) -> Lease:
+    ) -> Lease | None:
         """Same as :meth:`delete`."""
         return await self.delete(
             lease_id, force=force, path=path, environment=environment, project_slug=project_slug
@@ -198,6 +204,7 @@ class AsyncLeases(AsyncResource):
         *,
         ttl: TTLInput,
         on_rotate: RotateCallback | None = None,
+        on_error: ErrorCallback | None = None,
         revoke_on_exit: bool = True,
         grace_period: timedelta = timedelta(seconds=30),
         path: str | None = None,
@@ -206,36 +213,48 @@ class AsyncLeases(AsyncResource):
     ) -> AsyncIterator[HeldLease]:
         """Hold a lease for the duration of the block, renewing and rotating it.
 
-        The keeper renews at about two thirds of the remaining lifetime, never asking past
-        the max TTL; when no renewal fits any more it leases new credentials ahead of
-        expiry, calls ``on_rotate(new_lease)`` (sync or async) and revokes the old lease
-        after ``grace_period``. A lost lease is replaced (and reported the same way).
-        ``held.credentials`` is always the current set.
+        The keeper renews at about half of the lease's life, never asking past the max
+        TTL, and retries failed renewals with backoff. New credentials are leased ahead of
+        expiry when no renewal fits, when the server refuses one, or when renewals keep
+        failing until only a third of the life is left; then ``on_rotate(new_lease)`` runs
+        (sync or async; with the blocking client, on its event-loop thread) and the old
+        lease is revoked after ``grace_period``. A lost lease (404) is replaced at once.
+        Timing uses durations from the server's answers on the monotonic clock, so clock
+        skew between client and server does not matter.
+
+        ``held.credentials`` is always the current set; ``held.healthy``,
+        ``held.expires_in`` and ``held.last_error`` report on the keeper, and
+        ``on_error(exc)`` (sync or async) is called at each failure, which is also logged
+        at WARNING. On exit, or when the client closes, the lease is revoked (unless
+        ``revoke_on_exit=False``), as is any old lease still in its grace period.
 
         Raises:
-            The errors of :meth:`create` for the first lease.
+            The errors of `create` for the first lease.
         """
+        client = self._client
         location = await self._location(project_slug, environment, path)
-        wire_ttl = ttl_to_wire(ttl, argument="ttl", minimum=self._client.min_ttl)
+        wire_ttl = ttl_to_wire(ttl, argument="ttl", minimum=client.min_ttl)
         keeper = LeaseKeeper(
             self,
             require_str(dynamic_secret_name, "dynamic_secret_name"),
             ttl=wire_ttl,
-            location=location,
+            location={
+                "path": location["path"],
+                "environment": location["environmentSlug"],
+                "project_slug": location["projectSlug"],
+            },
             on_rotate=on_rotate,
+            on_error=on_error,
             revoke_on_exit=revoke_on_exit,
             grace_period=grace_period,
-            min_ttl=self._client.min_ttl,
+            min_ttl=client.min_ttl,
+            clock=client._clock,
+            sleep=client._sleep,
         )
         held = await keeper.start()
-        self._keepers.add(keeper)
+        client._keepers.add(keeper)
         try:
             yield held
         finally:
-            self._keepers.discard(keeper)
-            await keeper.stop()
-
-    async def _stop_keepers(self) -> None:
-        for keeper in list(self._keepers):
-            self._keepers.discard(keeper)
+            client._keepers.discard(keeper)
             await keeper.stop()

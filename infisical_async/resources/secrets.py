@@ -77,11 +77,14 @@ class AsyncSecrets(AsyncResource):
                 client._secrets_v3 = True
         raise AssertionError("unreachable")
 
-    async def _through_cache(self, key: tuple[Any, ...], fetch: Callable[[], Awaitable[T]]) -> T:
+    async def _through_cache(
+        self, key: tuple[Any, ...] | None, fetch: Callable[[], Awaitable[T]]
+    ) -> T:
         """Fetch and remember the answer; on an outage, maybe serve a stale one instead."""
         cache = self._client._cache
-        if not cache.enabled:
+        if key is None:
             return await fetch()
+        generation = cache.generation(key[1])
         try:
             result = await fetch()
         except (APIConnectionError, InternalServerError) as exc:
@@ -94,7 +97,7 @@ class AsyncSecrets(AsyncResource):
                 type(exc).__name__,
             )
             return stale[0]  # type: ignore[no-any-return]
-        cache.put(key, result)
+        cache.put(key, result, generation=generation)
         return result
 
     def _key(self, kind: str, project_id: str | None, *args: Any) -> tuple[Any, ...]:
@@ -103,6 +106,75 @@ class AsyncSecrets(AsyncResource):
         client = self._client
         project = project_id if project_id is not None else client.project_id
         return (kind, project, client.environment, client.secret_path, *args)
+
+    def _list_key(
+        self,
+        project_id: str | None,
+        environment: str | None,
+        secret_path: str | None,
+        recursive: bool,
+        include_imports: bool,
+        expand_secret_references: bool,
+        view_secret_value: bool,
+        tag_slugs: Sequence[str] | None,
+    ) -> tuple[Any, ...]:
+        return self._key(
+            "list",
+            project_id,
+            environment,
+            secret_path,
+            recursive,
+            include_imports,
+            expand_secret_references,
+            view_secret_value,
+            None if tag_slugs is None else tuple(tag_slugs),
+        )
+
+    def _get_key(
+        self,
+        name: str,
+        project_id: str | None,
+        environment: str | None,
+        secret_path: str | None,
+        version: int | None,
+        type: SecretType,
+        include_imports: bool,
+        expand_secret_references: bool,
+        view_secret_value: bool,
+    ) -> tuple[Any, ...]:
+        return self._key(
+            "get",
+            project_id,
+            name,
+            environment,
+            secret_path,
+            version,
+            type,
+            include_imports,
+            expand_secret_references,
+            view_secret_value,
+        )
+
+    def _lookup(
+        self, make_key: Callable[[], tuple[Any, ...]]
+    ) -> tuple[tuple[Any, ...] | None, Any]:
+        """(cache key, fresh cached answer or None), without I/O; the key is None when the
+        cache is off or an argument is unhashable (validation will name it).
+
+        Safe from any thread (one dict lookup), so the blocking twin answers hits without
+        crossing to the event-loop thread.
+        """
+        cache = self._client._cache
+        if not cache.enabled:
+            return None, None
+        try:
+            key = make_key()
+            return key, cache.get(key)
+        except TypeError:
+            return None, None
+
+    def _peek(self, make_key: Callable[[], tuple[Any, ...]]) -> Any:
+        return self._lookup(make_key)[1]
 
     def _cached_list(
         self,
@@ -117,12 +189,8 @@ class AsyncSecrets(AsyncResource):
         tag_slugs: Sequence[str] | None = None,
     ) -> SecretList | None:
         """A fresh cached ``list`` answer for these arguments, without I/O; None on a miss."""
-        cache = self._client._cache
-        if not cache.enabled:
-            return None
-        try:
-            key = self._key(
-                "list",
+        return self._peek(  # type: ignore[no-any-return]
+            lambda: self._list_key(
                 project_id,
                 environment,
                 secret_path,
@@ -130,11 +198,9 @@ class AsyncSecrets(AsyncResource):
                 include_imports,
                 expand_secret_references,
                 view_secret_value,
-                None if tag_slugs is None else tuple(tag_slugs),
+                tag_slugs,
             )
-            return cache.get(key)
-        except TypeError:  # an unhashable argument: validation will name it
-            return None
+        )
 
     def _cached_get(
         self,
@@ -149,19 +215,11 @@ class AsyncSecrets(AsyncResource):
         expand_secret_references: bool = True,
         view_secret_value: bool = True,
     ) -> Secret | None:
-        """A fresh cached ``get`` answer for these arguments, without I/O; None on a miss.
-
-        Safe from any thread (one dict lookup), so the blocking twin answers hits without
-        crossing to the event-loop thread.
-        """
-        cache = self._client._cache
-        if not cache.enabled:
-            return None
-        try:
-            key = self._key(
-                "get",
-                project_id,
+        """A fresh cached ``get`` answer for these arguments, without I/O; None on a miss."""
+        return self._peek(  # type: ignore[no-any-return]
+            lambda: self._get_key(
                 name,
+                project_id,
                 environment,
                 secret_path,
                 version,
@@ -170,9 +228,7 @@ class AsyncSecrets(AsyncResource):
                 expand_secret_references,
                 view_secret_value,
             )
-            return cache.get(key)
-        except TypeError:
-            return None
+        )
 
     def _scope(
         self, project_id: str | None, environment: str | None, secret_path: str | None
@@ -217,18 +273,20 @@ class AsyncSecrets(AsyncResource):
             MissingArgumentError: no project or environment.
             APIStatusError: the server refused (NotFoundError, PermissionDeniedError, ...).
         """
-        hit = self._cached_list(
-            project_id=project_id,
-            environment=environment,
-            secret_path=secret_path,
-            recursive=recursive,
-            include_imports=include_imports,
-            expand_secret_references=expand_secret_references,
-            view_secret_value=view_secret_value,
-            tag_slugs=tag_slugs,
+        key, hit = self._lookup(
+            lambda: self._list_key(
+                project_id,
+                environment,
+                secret_path,
+                recursive,
+                include_imports,
+                expand_secret_references,
+                view_secret_value,
+                tag_slugs,
+            )
         )
         if hit is not None:
-            return hit
+            return hit  # type: ignore[no-any-return]
         project, env, path = self._scope(project_id, environment, secret_path)
         params = {
             "environment": env,
@@ -241,17 +299,6 @@ class AsyncSecrets(AsyncResource):
         }
         if tag_slugs:
             params["tagSlugs"] = ",".join(require_name(t, "tag_slugs") for t in tag_slugs)
-        key = self._key(
-            "list",
-            project_id,
-            environment,
-            secret_path,
-            recursive,
-            include_imports,
-            expand_secret_references,
-            view_secret_value,
-            tuple(tag_slugs) if tag_slugs is not None else None,
-        )
 
         async def fetch() -> SecretList:
             data = await self._call(
@@ -286,31 +333,21 @@ class AsyncSecrets(AsyncResource):
         Raises:
             NotFoundError: no such secret (or environment/folder).
         """
-        hit = self._cached_get(
-            name,
-            project_id=project_id,
-            environment=environment,
-            secret_path=secret_path,
-            version=version,
-            type=type,
-            include_imports=include_imports,
-            expand_secret_references=expand_secret_references,
-            view_secret_value=view_secret_value,
+        key, hit = self._lookup(
+            lambda: self._get_key(
+                name,
+                project_id,
+                environment,
+                secret_path,
+                version,
+                type,
+                include_imports,
+                expand_secret_references,
+                view_secret_value,
+            )
         )
         if hit is not None:
-            return hit
-        key = self._key(
-            "get",
-            project_id,
-            name,
-            environment,
-            secret_path,
-            version,
-            type,
-            include_imports,
-            expand_secret_references,
-            view_secret_value,
-        )
+            return hit  # type: ignore[no-any-return]
         name = require_name(name, "name")
         project, env, path = self._scope(project_id, environment, secret_path)
         if version is not None and (not isinstance(version, int) or version < 1):
@@ -330,7 +367,7 @@ class AsyncSecrets(AsyncResource):
             data = await self._call(
                 "GET",
                 "base",
-                "/" + segment(name),
+                "/" + segment(name, "name"),
                 project,
                 params=params,
                 mode=RetryMode.IDEMPOTENT,
@@ -418,9 +455,8 @@ class AsyncSecrets(AsyncResource):
             }
         )
         data = await self._call(
-            "POST", "base", "/" + segment(name), project, body=body, mode=RetryMode.WRITE
+            "POST", "base", "/" + segment(name, "name"), project, body=body, mode=RetryMode.WRITE
         )
-        self._client._cache.invalidate_project(project)
         return structure(unwrap(data, "secret"), Secret)
 
     async def update(
@@ -468,9 +504,8 @@ class AsyncSecrets(AsyncResource):
             }
         )
         data = await self._call(
-            "PATCH", "base", "/" + segment(name), project, body=body, mode=RetryMode.WRITE
+            "PATCH", "base", "/" + segment(name, "name"), project, body=body, mode=RetryMode.WRITE
         )
-        self._client._cache.invalidate_project(project)
         return structure(unwrap(data, "secret"), Secret)
 
     async def delete(
@@ -491,9 +526,13 @@ class AsyncSecrets(AsyncResource):
         project, env, path = self._scope(project_id, environment, secret_path)
         body = {"environment": env, "secretPath": path, "type": _check_type(type)}
         data = await self._call(
-            "DELETE", "base", "/" + segment(name), project, body=body, mode=RetryMode.IDEMPOTENT
+            "DELETE",
+            "base",
+            "/" + segment(name, "name"),
+            project,
+            body=body,
+            mode=RetryMode.IDEMPOTENT,
         )
-        self._client._cache.invalidate_project(project)
         return structure(unwrap(data, "secret"), Secret)
 
     async def batch_create(
@@ -527,7 +566,6 @@ class AsyncSecrets(AsyncResource):
             "secrets": [_drop_none(unstructure(i)) for i in items],
         }
         data = await self._call("POST", "batch", "", project, body=body, mode=RetryMode.WRITE)
-        self._client._cache.invalidate_project(project)
         return structure(unwrap(data, "secrets"), list[Secret])
 
     async def batch_update(
@@ -562,7 +600,6 @@ class AsyncSecrets(AsyncResource):
             "secrets": [_drop_none(unstructure(i)) for i in items],
         }
         data = await self._call("PATCH", "batch", "", project, body=body, mode=RetryMode.WRITE)
-        self._client._cache.invalidate_project(project)
         return structure(unwrap(data, "secrets"), list[Secret])
 
     async def batch_delete(
@@ -587,7 +624,6 @@ class AsyncSecrets(AsyncResource):
         data = await self._call(
             "DELETE", "batch", "", project, body=body, mode=RetryMode.IDEMPOTENT
         )
-        self._client._cache.invalidate_project(project)
         return structure(unwrap(data, "secrets"), list[Secret])
 
 

@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
-from infisical_async._keeper import HeldLease, RotateCallback
+from infisical_async._keeper import ErrorCallback, HeldLease, RotateCallback
 from infisical_async._ttl import TTLInput
 from infisical_async.models import Lease
 from infisical_async.resources.leases import AsyncLeases
@@ -110,6 +110,10 @@ class Leases:
     ) -> Lease:
         """Extend a lease: the server adds ``ttl`` to its *current expiry* (not to now).
 
+        Not idempotent, so never sent twice: once the request may have reached the server
+        (a timeout, a dropped connection), the error is raised rather than the renewal
+        repeated, which would add ``ttl`` twice.
+
         Raises:
             BadRequestError: the new expiry would pass the dynamic secret's max TTL.
             NotFoundError: the lease is gone (revoked or expired).
@@ -131,11 +135,15 @@ class Leases:
         path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
-    ) -> Lease:
+    ) -> Lease | None:
         """Revoke a lease: the provider drops the credentials, then the lease is deleted.
 
         Args:
             force: Delete the lease even if the provider fails to revoke the credentials.
+
+        Returns:
+            The lease as the server deleted it; ``None`` when a retry found it already gone
+            (an earlier attempt whose answer was lost revoked it: the goal holds).
 
         Raises:
             LeaseRevocationError: the provider failed and ``force`` is False (the server
@@ -159,7 +167,7 @@ class Leases:
         path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
-    ) -> Lease:
+    ) -> Lease | None:
         """Same as :meth:`delete`."""
         return self._runner.call(
             self._async.revoke,
@@ -176,6 +184,7 @@ class Leases:
         *,
         ttl: TTLInput,
         on_rotate: RotateCallback | None = None,
+        on_error: ErrorCallback | None = None,
         revoke_on_exit: bool = True,
         grace_period: timedelta = timedelta(seconds=30),
         path: str | None = None,
@@ -184,20 +193,30 @@ class Leases:
     ) -> AbstractContextManager[HeldLease]:
         """Hold a lease for the duration of the block, renewing and rotating it.
 
-        The keeper renews at about two thirds of the remaining lifetime, never asking past
-        the max TTL; when no renewal fits any more it leases new credentials ahead of
-        expiry, calls ``on_rotate(new_lease)`` (sync or async) and revokes the old lease
-        after ``grace_period``. A lost lease is replaced (and reported the same way).
-        ``held.credentials`` is always the current set.
+        The keeper renews at about half of the lease's life, never asking past the max
+        TTL, and retries failed renewals with backoff. New credentials are leased ahead of
+        expiry when no renewal fits, when the server refuses one, or when renewals keep
+        failing until only a third of the life is left; then ``on_rotate(new_lease)`` runs
+        (sync or async; with the blocking client, on its event-loop thread) and the old
+        lease is revoked after ``grace_period``. A lost lease (404) is replaced at once.
+        Timing uses durations from the server's answers on the monotonic clock, so clock
+        skew between client and server does not matter.
+
+        ``held.credentials`` is always the current set; ``held.healthy``,
+        ``held.expires_in`` and ``held.last_error`` report on the keeper, and
+        ``on_error(exc)`` (sync or async) is called at each failure, which is also logged
+        at WARNING. On exit, or when the client closes, the lease is revoked (unless
+        ``revoke_on_exit=False``), as is any old lease still in its grace period.
 
         Raises:
-            The errors of :meth:`create` for the first lease.
+            The errors of `create` for the first lease.
         """
         return self._runner.wrap_async_cm(
             self._async.keep(
                 dynamic_secret_name=dynamic_secret_name,
                 ttl=ttl,
                 on_rotate=on_rotate,
+                on_error=on_error,
                 revoke_on_exit=revoke_on_exit,
                 grace_period=grace_period,
                 path=path,

@@ -29,45 +29,111 @@ async def test_login_is_lazy(server: EmbeddedServer) -> None:
         assert server.control.request_count(LOGIN) == 1
 
 
-async def test_renews_before_expiry(compat: str) -> None:
+class VirtualClock:
+    """A monotonic clock the test moves by hand (the server keeps real time)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def with_clock(client: AsyncInfisicalClient) -> VirtualClock:
+    clock = VirtualClock()
+    client._tokens._clock = clock
+    return clock
+
+
+async def settle(client: AsyncInfisicalClient) -> None:
+    """Wait for a background renewal to finish (its outcome is the test's to check)."""
+    refresh = client._tokens._refresh
+    if refresh is not None:
+        await asyncio.wait([refresh])
+
+
+async def test_renews_in_the_background_before_expiry(compat: str) -> None:
     async with (
-        EmbeddedServer(
-            compat=compat,
-            access_token_ttl=3,  # type: ignore[arg-type]
-            access_token_max_ttl=60,
-        ) as server,
+        EmbeddedServer(compat=compat) as server,  # type: ignore[arg-type]
         make_client(server) as client,
     ):
+        clock = with_clock(client)
         await client.secrets.list()
         first = client.auth.access_token
-        await asyncio.sleep(2.1)  # past 2/3 of the 3 s TTL, before expiry
-        await client.secrets.list()
+        clock.now += 2500  # past 2/3 of the 3600 s TTL, before expiry
+        await client.secrets.list()  # answered with the current token at once
+        await settle(client)
         assert server.control.request_count(RENEW) == 1
         assert server.control.request_count(LOGIN) == 1
         if compat == "2024":
             assert client.auth.access_token == first
         else:
             assert client.auth.access_token != first  # renew returned a new JWT: stored
+        await client.secrets.list()
+        assert server.control.request_count(RENEW) == 1  # the renewed token is fresh again
 
 
 async def test_logs_in_again_instead_of_renewing_past_max_ttl(compat: str) -> None:
-    # ttl 3 s, max 4 s: at 2+ s a renewal would ask past the max TTL. The 2024 server would
-    # delete the token for that; the client must log in again instead.
+    # ttl 3600 s, max 4000 s: at 2500 s a renewal would ask past the max TTL. The 2024
+    # server would delete the token for that; the client must log in again instead.
     async with (
-        EmbeddedServer(
-            compat=compat,
-            access_token_ttl=3,  # type: ignore[arg-type]
-            access_token_max_ttl=4,
-        ) as server,
+        EmbeddedServer(compat=compat, access_token_max_ttl=4000) as server,  # type: ignore[arg-type]
         make_client(server) as client,
     ):
+        clock = with_clock(client)
         await client.secrets.list()
-        await asyncio.sleep(2.1)
+        clock.now += 2500
         await client.secrets.list()
+        await settle(client)
         assert server.control.request_count(RENEW) == 0
         assert server.control.request_count(LOGIN) == 2
         errors = [r for r in server.control.requests if r.startswith("POST unmatched")]
         assert errors == []
+
+
+@pytest.mark.parametrize("fault", ["503", "dropped connection", "timeout"])
+async def test_a_renewal_that_fails_in_transit_keeps_the_valid_token(
+    current_server: EmbeddedServer, fault: str
+) -> None:
+    server = current_server
+    async with make_client(server, max_retries=0, timeout=1) as client:
+        clock = with_clock(client)
+        await client.secrets.list()
+        token = client.auth.access_token
+        if fault == "503":
+            server.control.fail_next(1, status=503, path="token/renew")
+        elif fault == "timeout":
+            server.control.delay_next(1, seconds=1.5, path="token/renew")
+        else:
+            server.control.drop_next(1, path="token/renew")
+        clock.now += 2500
+        assert len(await client.secrets.list()) == 0  # the caller never saw the failure
+        await settle(client)
+        assert client.auth.access_token == token  # still valid: still in use
+        assert client._tokens.last_error is not None
+        await client.secrets.list()
+        await settle(client)
+        assert server.control.request_count(RENEW) == 1  # backing off, not retrying per call
+        clock.now += 70  # past the backoff: the next call renews again, and it works
+        await client.secrets.list()
+        await settle(client)
+        assert server.control.request_count(RENEW) == 2
+        assert client.auth.access_token != token and client._tokens.last_error is None
+        assert server.control.request_count(LOGIN) == 1  # a transit failure forces no login
+
+
+async def test_an_expired_token_makes_callers_wait_for_a_login(
+    current_server: EmbeddedServer,
+) -> None:
+    server = current_server
+    async with make_client(server) as client:
+        clock = with_clock(client)
+        await client.secrets.list()
+        server.control.fail_next(5, status=503, path="token/renew")
+        clock.now += 3700  # expired by the client's clock: renewal is no longer possible
+        await client.secrets.list()
+        assert server.control.request_count(LOGIN) == 2
+        assert server.control.request_count(RENEW) == 0
 
 
 async def test_1000_concurrent_calls_on_an_expired_token_log_in_once(
