@@ -325,6 +325,11 @@ class AsyncInfisicalClient:
         await self._tokens.aclose()
         await self._transport.aclose()
 
+    def _abandon_after_fork(self) -> None:
+        """A forked child inherited this client: drop it without touching the parent's
+        connections (see ``Transport.abandon_after_fork``)."""
+        self._transport.abandon_after_fork()
+
     async def __aenter__(self) -> AsyncInfisicalClient:
         return self
 

@@ -180,6 +180,21 @@ class Transport:
             await self._session.close()
             await asyncio.sleep(0)
 
+    def abandon_after_fork(self) -> None:
+        """In a forked child: forget the parent's connections without touching them.
+
+        Closing them here would unregister their sockets from the event loop's epoll
+        instance, which the child shares with the parent, and stall the parent's requests.
+        The session is marked closed so nothing warns about it at the child's exit.
+        """
+        self._closed = True
+        connector = self._session.connector if self._session is not None else None
+        if connector is not None and self._owns_session:
+            # aiohttp has no public "forget" call; these two fields are what its close()
+            # and __del__ look at.
+            getattr(connector, "_conns", {}).clear()
+            connector._closed = True
+
     def deadline(self, timeout: Timeout | None = None) -> float | None:
         """The loop-clock instant by which a call starting now must end (None: never)."""
         total = (self.timeout if timeout is None else timeout).total

@@ -130,7 +130,10 @@ class InfisicalClient:
         except BaseException:
             self._runner.close(None)
             raise
+        # Closed at exit or when collected, if nobody does it before.
+        self._runner.close_with(self, self._async)
         self._owner = True
+        self._parent: object = None
         self._bind()
 
     def _bind(self) -> None:
@@ -168,6 +171,7 @@ class InfisicalClient:
         clone = copy.copy(self)
         clone._async = self._async.with_options(timeout=timeout, max_retries=max_retries)
         clone._owner = False
+        clone._parent = self  # the owner, kept alive while its views are
         clone._bind()
         return clone
 

@@ -1,23 +1,36 @@
-"""The one hand-written piece of the sync layer: a blocking portal per client.
+"""The one hand-written piece of the sync layer: an event-loop thread per client.
 
-Each sync client owns an anyio blocking portal: a background thread running an asyncio
-event loop, on which the async client (its aiohttp session, token refresh and lease keepers)
+Each sync client owns a daemon thread running an asyncio event loop with an anyio blocking
+portal, on which the async client (its aiohttp session, token refresh and lease keepers)
 lives for the client's whole life. Blocking calls hand coroutines to that loop and wait.
+
+Lifecycle rules, each tested in a subprocess:
+
+* the thread is a daemon and nothing joins it at exit, so a client nobody closed never
+  keeps the interpreter alive; a ``weakref.finalize`` closes it (revoking kept leases)
+  at exit or when it is collected, within a bounded time, with a ``ResourceWarning``;
+* in a forked child the thread does not exist: ``close()`` and exit there do nothing;
+* lease keepers held by ``with`` blocks are stopped by ``close()`` from any thread, even
+  while such a block is still open.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import os
 import threading
+import warnings
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
 
 import anyio
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+from anyio.from_thread import BlockingPortal
 
 from infisical_async.errors import ClientClosedError
 
@@ -25,21 +38,37 @@ __all__ = ["PortalRunner"]
 
 T = TypeVar("T")
 
+EXIT_CLOSE_TIMEOUT = 5.0
+"""At interpreter exit, closing a forgotten client (revoking its leases) may take this long."""
+
 
 class PortalRunner:
     """Runs coroutines of one async client on its own event-loop thread."""
 
     def __init__(self) -> None:
-        self._portal_cm: AbstractContextManager[BlockingPortal] = start_blocking_portal(
-            backend="asyncio", name="infisical-sync"
+        started: concurrent.futures.Future[tuple[BlockingPortal, asyncio.AbstractEventLoop]]
+        started = concurrent.futures.Future()
+        self._thread = threading.Thread(
+            target=_run_loop, args=(started,), name="infisical-sync", daemon=True
         )
-        self._portal = self._portal_cm.__enter__()
-        self._loop: asyncio.AbstractEventLoop = self._portal.call(asyncio.get_running_loop)
-        self._loop_thread: int = self._portal.call(threading.get_ident)
+        self._thread.start()
+        self._portal, self._loop = started.result()
+        self._loop_thread = self._thread.ident
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._closed = False
         self._inflight: set[concurrent.futures.Future[Any]] = set()
+        self._client: AsyncClient | None = None
+        self._aclose: Callable[[], Awaitable[None]] | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
+        _RUNNERS.add(self)
+
+    def close_with(self, owner: object, client: AsyncClient) -> None:
+        """Close ``client`` and the runner when ``owner`` is collected or the interpreter
+        exits, if nobody closed them before; abandon it in a forked child."""
+        self._client = client
+        self._aclose = client.aclose
+        self._finalizer = weakref.finalize(owner, _close_forgotten, self, repr(owner))
 
     @property
     def closed(self) -> bool:
@@ -66,8 +95,8 @@ class PortalRunner:
                 "the blocking client cannot be called from its own event-loop thread (for "
                 "example from an on_rotate callback); use the async client there"
             )
-        # Scheduled on the portal's loop directly: measured cheaper than the portal's own
-        # task spawning (benchmarks/run.py, "thread hop" rows), with the same cancellation.
+        # Scheduled on the loop directly: measured cheaper than the portal's own task
+        # spawning (benchmarks/run.py, "thread hop" rows), with the same cancellation.
         future = asyncio.run_coroutine_threadsafe(fn(*args, **kwargs), self._loop)
         self._inflight.add(future)
         try:
@@ -88,32 +117,130 @@ class PortalRunner:
         return self._portal.call(functools.partial(fn, *args, **kwargs))
 
     def wrap_async_cm(self, cm: AbstractAsyncContextManager[T]) -> AbstractContextManager[T]:
-        """Use an async context manager from blocking code; it lives on the loop."""
-        self._check_usable()
-        return self._portal.wrap_async_context_manager(cm)
+        """Use an async context manager from blocking code; it lives on the loop.
 
-    def close(self, aclose: Callable[[], Awaitable[None]] | None) -> None:
-        """Close the async client on its loop, then stop the loop and join its thread.
+        Unlike the portal's own wrapper, no task waits on the loop for the block to end,
+        so ``close()`` (which stops lease keepers itself) never waits for an open block.
+        """
+        self._check_usable()
+        return _BlockingContext(self, cm)
+
+    def close(self, aclose: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Close the async client on its loop, then stop the loop.
 
         Idempotent and safe from any thread; background tasks (lease keepers, refreshes)
-        are stopped by ``aclose`` before the portal exits.
+        are stopped by ``aclose`` before the loop ends. In a forked child it only marks
+        the client closed: the loop thread exists in the parent alone.
         """
+        self._shutdown(aclose if aclose is not None else self._aclose, timeout=None)
+
+    def _shutdown(
+        self, aclose: Callable[[], Awaitable[None]] | None, timeout: float | None
+    ) -> bool:
         with self._lock:
             if self._closed:
-                return
+                return False
             self._closed = True
+        if self._finalizer is not None:
+            self._finalizer.detach()
         if os.getpid() != self._pid:
-            return  # the loop thread does not exist in a forked child
+            return True
         for future in list(self._inflight):
             future.cancel()
+        done = asyncio.run_coroutine_threadsafe(_close_gracefully(aclose, self._portal), self._loop)
+        if threading.get_ident() == self._loop_thread:
+            return True  # collected on its own loop: the close runs once this frame returns
         try:
-            if aclose is not None:
-                self._portal.call(_close_gracefully, aclose)
-        finally:
-            self._portal_cm.__exit__(None, None, None)
+            done.result(timeout)
+        except concurrent.futures.CancelledError:
+            pass  # the loop ended while the close coroutine was finishing: it is done
+        except concurrent.futures.TimeoutError:
+            done.cancel()
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout)
+        return True
 
 
-async def _close_gracefully(aclose: Callable[[], Awaitable[None]]) -> None:
-    await aclose()
-    # Let transports finish closing before the loop stops (aiohttp "graceful shutdown").
-    await anyio.sleep(0.01)
+class AsyncClient(Protocol):
+    async def aclose(self) -> None: ...
+
+    def _abandon_after_fork(self) -> None: ...
+
+
+_RUNNERS: weakref.WeakSet[PortalRunner] = weakref.WeakSet()
+
+
+def _abandon_after_fork() -> None:
+    """In a forked child no runner's loop thread exists. Its loop's epoll instance is the
+    parent's, so the child must never unregister anything from it: close the child's
+    descriptor of it (later epoll calls fail harmlessly) and forget the connections."""
+    for runner in list(_RUNNERS):
+        runner._closed = True
+        selector = getattr(runner._loop, "_selector", None)
+        if selector is not None:
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                os.close(selector.fileno())
+        if runner._client is not None:
+            runner._client._abandon_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_abandon_after_fork)
+
+
+def _run_loop(
+    started: concurrent.futures.Future[tuple[BlockingPortal, asyncio.AbstractEventLoop]],
+) -> None:
+    async def serve() -> None:
+        async with BlockingPortal() as portal:
+            started.set_result((portal, asyncio.get_running_loop()))
+            await portal.sleep_until_stopped()
+
+    try:
+        anyio.run(serve, backend="asyncio")
+    except BaseException as exc:  # handed to the thread that waits
+        if not started.done():
+            started.set_exception(exc)
+
+
+async def _close_gracefully(
+    aclose: Callable[[], Awaitable[None]] | None, portal: BlockingPortal
+) -> None:
+    try:
+        if aclose is not None:
+            await aclose()
+        # Let transports finish closing before the loop stops (aiohttp "graceful shutdown").
+        await anyio.sleep(0.01)
+    finally:
+        await portal.stop(cancel_remaining=True)
+
+
+def _close_forgotten(runner: PortalRunner, description: str) -> None:
+    """weakref.finalize callback: the client was collected, or the interpreter is exiting."""
+    if runner._closed or os.getpid() != runner._pid:
+        return
+    warnings.warn(
+        f"{description} was not closed; use `with` or close()", ResourceWarning, stacklevel=1
+    )
+    runner._shutdown(runner._aclose, timeout=EXIT_CLOSE_TIMEOUT)
+
+
+class _BlockingContext(AbstractContextManager[T]):
+    """An async context manager entered and exited through blocking calls on the loop."""
+
+    def __init__(self, runner: PortalRunner, cm: AbstractAsyncContextManager[T]) -> None:
+        self._runner = runner
+        self._cm = cm
+
+    def __enter__(self) -> T:
+        return self._runner.call(self._cm.__aenter__)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        if self._runner.closed:
+            return None  # close() already stopped what the block held
+        return self._runner.call(self._cm.__aexit__, exc_type, exc, tb)

@@ -297,7 +297,10 @@ def client_class(cls: ast.ClassDef, renamer: _Renamer) -> str:
         "        except BaseException:\n"
         "            self._runner.close(None)\n"
         "            raise\n"
+        "        # Closed at exit or when collected, if nobody does it before.\n"
+        "        self._runner.close_with(self, self._async)\n"
         "        self._owner = True\n"
+        "        self._parent: object = None\n"
         "        self._bind()\n\n"
         "    def _bind(self) -> None:\n"
     )
@@ -314,6 +317,7 @@ def client_class(cls: ast.ClassDef, renamer: _Renamer) -> str:
         "        clone = copy.copy(self)\n"
         f"        clone._async = self._async.with_options({forward(with_options.args)})\n"
         "        clone._owner = False\n"
+        "        clone._parent = self  # the owner, kept alive while its views are\n"
         "        clone._bind()\n"
         "        return clone\n"
     )
