@@ -1,0 +1,266 @@
+"""The lease keeper on a virtual clock against the real server and PostgreSQL.
+
+The keeper's clock and sleep are injected: each test lets it take a given number of
+sleeps (each advancing the virtual monotonic clock at once) and then inspects the server.
+The server keeps its own (real, possibly shifted) clock, as a real one would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from infisical_async import APIConnectionError, AsyncInfisicalClient, Lease, NotFoundError
+from infisical_async.testing import EmbeddedServer
+
+from ..conftest import make_client
+from .test_dynamic_secrets import pg_provider, pg_role_exists
+
+CREATE = "POST /api/v1/dynamic-secrets/leases"
+RENEW = "POST /api/v1/dynamic-secrets/leases/{leaseId}/renew"
+LOGIN = "POST /api/v1/auth/universal-auth/login"
+DAY = 86400.0
+
+
+class VirtualTime:
+    """A monotonic clock and a sleep that advances it, released a number of sleeps at a
+    time. Sleeps of zero (a grace period of 0) pass straight through."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+        self._budget = 0
+        self._idle = asyncio.Event()
+        self._resume = asyncio.Event()
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        self.sleeps.append(seconds)  # as asked for; the clock moves once it is released
+        while self._budget <= 0:
+            self._resume.clear()
+            self._idle.set()
+            await self._resume.wait()
+        self._idle.clear()
+        self._budget -= 1
+        self.now += seconds
+        await asyncio.sleep(0)
+
+    async def idle(self) -> None:
+        """Wait until the keeper is parked in a sleep with no budget left."""
+        await asyncio.wait_for(self._idle.wait(), 10)
+
+    async def run(self, sleeps: int) -> None:
+        """Let the keeper take ``sleeps`` more sleeps, then wait until it parks again."""
+        self._budget += sleeps
+        self._idle.clear()
+        self._resume.set()
+        await self.idle()
+
+
+def use_virtual_time(client: AsyncInfisicalClient) -> VirtualTime:
+    time = VirtualTime()
+    client._clock = time.clock
+    client._sleep = time.sleep
+    client._tokens._clock = time.clock
+    return time
+
+
+async def settle(predicate: Any, seconds: float = 5.0) -> None:
+    """Wait (bounded) for background work on the server side, e.g. a revocation."""
+    for _ in range(int(seconds / 0.02)):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+@pytest.fixture
+async def pg_env(
+    databases: dict[str, str], request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[EmbeddedServer, AsyncInfisicalClient, VirtualTime]]:
+    offset = getattr(request, "param", 0.0)
+    async with (
+        EmbeddedServer(clock_offset=offset) as server,
+        make_client(server) as client,
+    ):
+        await client.dynamic_secrets.create(
+            "pg", provider=pg_provider(databases["postgres"]), default_ttl="1h", max_ttl="1d"
+        )
+        yield server, client, use_virtual_time(client)
+
+
+@pytest.mark.parametrize("pg_env", [-DAY, -600.0, 0.0, 600.0, DAY], indirect=True)
+async def test_clock_skew_changes_nothing(
+    pg_env: tuple[EmbeddedServer, AsyncInfisicalClient, VirtualTime],
+) -> None:
+    """A server clock a day or ten minutes off (either way): one lease, renewed on time."""
+    server, client, time = pg_env
+    async with client.dynamic_secrets.leases.keep(
+        "pg", ttl="2m", grace_period=timedelta(0)
+    ) as held:
+        await time.idle()
+        assert 54 <= time.sleeps[0] <= 60  # half of the 2 min life, less up to 10% jitter
+        for step in range(10):
+            await time.run(1)
+            assert held.healthy and held.expires_in > 60, step
+        assert held.renewals == 10 and held.rotations == 0
+        assert server.control.request_count(CREATE) == 1  # exactly one lease
+        assert server.control.request_count(RENEW) == 10
+        assert server.control.active_leases == 1
+        # The token lifecycle on the same skewed server: renewed in the background.
+        time.now += 2500
+        await client.secrets.list()
+        refresh = client._tokens._refresh
+        assert refresh is not None
+        await refresh
+        assert server.control.request_count(LOGIN) == 1
+        await client.secrets.list()  # the renewed token is accepted
+    assert server.control.active_leases == 0
+
+
+async def test_renewals_that_keep_failing_rotate_before_expiry(
+    pg_env: tuple[EmbeddedServer, AsyncInfisicalClient, VirtualTime], databases: dict[str, str]
+) -> None:
+    server, client, time = pg_env
+    errors: list[BaseException] = []
+    async with client.dynamic_secrets.leases.keep(
+        "pg", ttl="2m", grace_period=timedelta(0), on_error=errors.append
+    ) as held:
+        await time.idle()
+        first = held.lease
+        first_user = held.credentials["DB_USERNAME"]
+        server.control.fail_next(1000, status=500, path="/renew$")
+        for _ in range(30):
+            await time.run(1)
+            assert held.expires_in > 0  # the credentials never lapse
+            if held.rotations:
+                break
+        assert held.rotations == 1 and held.lease.id != first.id
+        assert held.expires_in >= 40  # rotated with a third of the life left, at the latest
+        assert errors and all(getattr(e, "status_code", None) == 500 for e in errors)
+        assert held.last_error is None and held.healthy  # the rotation worked
+        failed_attempts = len(errors)
+        assert 2 <= failed_attempts <= 8  # backed off, not hammering the server
+        await settle(lambda: server.control.active_leases == 1)  # the old lease revoked
+        assert not await pg_role_exists(databases["postgres"], first_user)
+    assert server.control.active_leases == 0
+
+
+async def test_a_refused_renewal_rotates_at_once(
+    pg_env: tuple[EmbeddedServer, AsyncInfisicalClient, VirtualTime],
+) -> None:
+    server, client, time = pg_env
+    async with client.dynamic_secrets.leases.keep(
+        "pg", ttl="2m", grace_period=timedelta(0)
+    ) as held:
+        await time.idle()
+        first = held.lease.id
+        server.control.fail_next(1, status=400, path="/renew$")
+        await time.run(1)
+        assert held.rotations == 1 and held.lease.id != first
+        await settle(lambda: server.control.active_leases == 1)
+
+
+async def test_any_exception_is_reported_and_the_keeper_goes_on(
+    pg_env: tuple[EmbeddedServer, AsyncInfisicalClient, VirtualTime],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server, client, time = pg_env
+    leases = client.dynamic_secrets.leases
+    real_renew = leases.renew
+    broken = {"left": 2}
+
+    async def renew(*args: Any, **kwargs: Any) -> Lease:
+        if broken["left"]:
+            broken["left"] -= 1
+            raise KeyError("a bug far from the keeper")
+        return await real_renew(*args, **kwargs)
+
+    leases.renew = renew  # type: ignore[method-assign]
+    seen: list[BaseException] = []
+
+    async def on_error(exc: BaseException) -> None:
+        seen.append(exc)
+
+    async with leases.keep("pg", ttl="2m", on_error=on_error) as held:
+        await time.idle()
+        await time.run(1)
+        assert isinstance(held.last_error, KeyError) and not held.healthy
+        assert "a bug far from the keeper" in caplog.text  # logged at WARNING, when it happened
+        assert any(r.levelname == "WARNING" for r in caplog.records)
+        await time.run(2)
+        assert held.renewals == 1 and held.last_error is None and held.healthy
+        assert len(seen) == 2
+    assert server.control.active_leases == 0  # revocation still ran on exit
+
+
+async def test_a_lost_lease_is_replaced_with_backoff_and_no_storm(
+    pg_env: tuple[EmbeddedServer, AsyncInfisicalClient, VirtualTime],
+) -> None:
+    server, client, time = pg_env
+    async with client.dynamic_secrets.leases.keep("pg", ttl="2m") as held:
+        await time.idle()
+        lost = held.lease.id
+        await client.dynamic_secrets.leases.delete(lost)  # gone behind the keeper's back
+        server.control.fail_next(5, status=503, path="/leases$", method="POST")
+        server.control.reset_counts()
+        await time.run(6)  # the renewal's wait, then five waits between refused creates
+        assert held.rotations == 1 and held.lease.id != lost
+        assert server.control.request_count(CREATE) == 6  # 5 refused, then one lease
+        assert len(time.sleeps) == 7
+        backoff = time.sleeps[1:6]
+        assert backoff == sorted(backoff) and backoff[-1] > backoff[0]  # growing waits
+        assert server.control.active_leases == 1
+    assert server.control.active_leases == 0
+
+
+async def test_renew_is_never_replayed_after_a_lost_answer(
+    pg_env: tuple[EmbeddedServer, AsyncInfisicalClient, VirtualTime],
+) -> None:
+    server, client, _ = pg_env
+    lease = await client.dynamic_secrets.leases.create("pg", ttl="10m")
+    server.control.drop_next(1, path="/renew$")
+    with pytest.raises(APIConnectionError):
+        await client.dynamic_secrets.leases.renew(lease.id, ttl="10m")
+    assert server.control.request_count(RENEW) == 1  # sent once: +10 m, not +20 m
+    after = await client.dynamic_secrets.leases.get(lease.id)
+    assert (after.expire_at - lease.expire_at).total_seconds() == pytest.approx(600, abs=2)
+    await client.dynamic_secrets.leases.delete(lease.id)
+
+
+async def test_a_delete_whose_answer_was_lost_succeeds_on_the_404(
+    pg_env: tuple[EmbeddedServer, AsyncInfisicalClient, VirtualTime],
+) -> None:
+    server, client, _ = pg_env
+    lease = await client.dynamic_secrets.leases.create("pg", ttl="10m")
+    server.control.drop_next(1, path="/leases/[^/]+$", method="DELETE")
+    assert await client.dynamic_secrets.leases.delete(lease.id) is None  # gone: goal holds
+    assert server.control.active_leases == 0
+    with pytest.raises(NotFoundError):  # a plain 404 (no lost answer) is still an error
+        await client.dynamic_secrets.leases.delete(lease.id)
+
+
+async def test_keepers_started_through_views_stop_with_the_client(
+    databases: dict[str, str],
+) -> None:
+    async with EmbeddedServer() as server:
+        client = make_client(server)
+        await client.dynamic_secrets.create(
+            "pg", provider=pg_provider(databases["postgres"]), default_ttl="1h"
+        )
+        view = client.with_options(timeout=10)
+        keeper = view.dynamic_secrets.leases.keep("pg", ttl="10m")
+        held = await keeper.__aenter__()
+        assert server.control.active_leases == 1
+        await client.aclose()
+        assert server.control.active_leases == 0 and not held.healthy
+        await keeper.__aexit__(None, None, None)  # the block ending later: nothing to do
