@@ -144,18 +144,43 @@ def converter() -> cattrs.Converter:
 
 
 def structure(data: Any, cls: type[T], *, where: str = "response") -> T:
-    """Parse ``data`` into ``cls``; a mismatch raises ResponseValidationError naming fields only."""
+    """Parse ``data`` into ``cls``; any mismatch raises ResponseValidationError naming
+    the field paths, never the values.
+
+    The parser's own exception is not chained (not even as ``__context__``): cattrs and
+    validator messages may quote the value, which may be a secret.
+    """
+    import cattrs
+
+    name = getattr(cls, "__name__", None) or str(cls)
+    try:
+        return (_converter or converter()).structure(data, cls)
+    except cattrs.BaseValidationError as exc:
+        failure = ResponseValidationError(
+            f"unexpected {where} shape for {name}", errors=_paths(exc)
+        )
+    except Exception:  # TypeError, ValueError, KeyError... from hooks and validators
+        failure = ResponseValidationError(f"unexpected {where} shape for {name}")
+    raise failure
+
+
+def _paths(exc: Exception) -> list[str]:
+    """Where the shape was wrong, as ``$.a.b`` paths with the kind of problem only."""
     import cattrs
 
     try:
-        return (_converter or converter()).structure(data, cls)
-    except cattrs.ClassValidationError as exc:
-        # transform_error names the paths; the inner exceptions may quote values, so drop them.
-        raise ResponseValidationError(
-            f"unexpected {where} shape for {cls.__name__}", errors=cattrs.transform_error(exc)
-        ) from None
-    except (TypeError, ValueError, KeyError, AttributeError):
-        raise ResponseValidationError(f"unexpected {where} shape for {cls.__name__}") from None
+        messages = cattrs.transform_error(exc, format_exception=_problem)
+    except Exception:  # an error tree cattrs cannot walk: say nothing rather than guess
+        return []
+    return [m for m in messages if isinstance(m, str)]
+
+
+def _problem(exc: BaseException, type_: Any) -> str:
+    """cattrs's per-field message, without the offending value."""
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    expected = getattr(type_, "__name__", None) or str(type_)
+    return f"invalid value (expected {expected})"
 
 
 def unstructure(obj: Any) -> Any:

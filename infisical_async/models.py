@@ -39,12 +39,23 @@ def _wire(name: str) -> dict[str, str]:
     return {"wire": name}
 
 
+def _header_safe(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    # It goes into an Authorization header: control characters (CRLF) would corrupt it.
+    if not value or not value.isprintable() or " " in value:
+        raise ValueError(f"{attribute.name} is not usable as a bearer token")
+
+
+def _not_negative(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must not be negative")
+
+
 @attrs.frozen(kw_only=True)
 class AccessToken:
     """A machine-identity access token as the login and renew endpoints return it."""
 
-    access_token: str = attrs.field(repr=False)
-    expires_in: int
+    access_token: str = attrs.field(repr=False, validator=_header_safe)
+    expires_in: int = attrs.field(validator=_not_negative)
     """Lifetime of this token in seconds (0: no expiry)."""
     access_token_max_ttl: int = attrs.field(default=0, metadata=_wire("accessTokenMaxTTL"))
     """Total lifetime budget across renewals in seconds (0: no cap)."""

@@ -13,7 +13,7 @@ from .._retry import RetryMode
 from .._serde import structure
 from .._ttl import TTLInput, ttl_to_wire
 from .._validation import require_str
-from ..errors import LeaseRevocationError
+from ..errors import LeaseRevocationError, ResponseValidationError
 from ..models import Lease
 from ._base import AsyncResource, segment, unwrap
 
@@ -71,6 +71,8 @@ class AsyncLeases(AsyncResource):
             body["config"] = config
         data = await self._client._request("POST", _BASE, json=body, mode=RetryMode.WRITE)
         lease = unwrap(data, "lease")
+        if not isinstance(lease, dict):
+            raise ResponseValidationError("unexpected response shape for Lease: $.lease")
         return structure(
             {**lease, "dynamicSecret": data.get("dynamicSecret"), "data": data.get("data")}, Lease
         )

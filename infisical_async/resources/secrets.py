@@ -17,6 +17,7 @@ from ..errors import (
     InternalServerError,
     InvalidArgumentError,
     NotFoundError,
+    ResponseValidationError,
 )
 from ..models import NewSecret, Secret, SecretList, SecretMetadata, SecretType, SecretUpdate
 from ._base import AsyncResource, segment, unwrap
@@ -372,7 +373,7 @@ class AsyncSecrets(AsyncResource):
                 params=params,
                 mode=RetryMode.IDEMPOTENT,
             )
-            return structure(unwrap(data, "secret"), Secret)
+            return _expect_key(structure(unwrap(data, "secret"), Secret), name)
 
         return await self._through_cache(key, fetch)
 
@@ -457,7 +458,7 @@ class AsyncSecrets(AsyncResource):
         data = await self._call(
             "POST", "base", "/" + segment(name, "name"), project, body=body, mode=RetryMode.WRITE
         )
-        return structure(unwrap(data, "secret"), Secret)
+        return _expect_key(structure(unwrap(data, "secret"), Secret), name)
 
     async def update(
         self,
@@ -506,7 +507,7 @@ class AsyncSecrets(AsyncResource):
         data = await self._call(
             "PATCH", "base", "/" + segment(name, "name"), project, body=body, mode=RetryMode.WRITE
         )
-        return structure(unwrap(data, "secret"), Secret)
+        return _expect_key(structure(unwrap(data, "secret"), Secret), new_name or name)
 
     async def delete(
         self,
@@ -533,7 +534,7 @@ class AsyncSecrets(AsyncResource):
             body=body,
             mode=RetryMode.IDEMPOTENT,
         )
-        return structure(unwrap(data, "secret"), Secret)
+        return _expect_key(structure(unwrap(data, "secret"), Secret), name)
 
     async def batch_create(
         self,
@@ -625,6 +626,15 @@ class AsyncSecrets(AsyncResource):
             "DELETE", "batch", "", project, body=body, mode=RetryMode.IDEMPOTENT
         )
         return structure(unwrap(data, "secrets"), list[Secret])
+
+
+def _expect_key(secret: Secret, name: str) -> Secret:
+    """An answer about another secret than the one asked for is not an answer."""
+    if secret.key != name:
+        raise ResponseValidationError(
+            "the server answered with a different secret than the one requested: $.secret.secretKey"
+        )
+    return secret
 
 
 def type_name(value: object) -> str:

@@ -62,7 +62,10 @@ async def test_list_sends_every_flag_explicitly(mock_http: aioresponses) -> None
 
 
 async def test_get_quotes_the_name_and_sends_version(mock_http: aioresponses) -> None:
-    mock_http.get(re.compile(r".*/api/v4/secrets/A%20B\?.*"), payload={"secret": SECRET})
+    mock_http.get(
+        re.compile(r".*/api/v4/secrets/A%20B\?.*"),
+        payload={"secret": {**SECRET, "secretKey": "A B"}},
+    )
     async with client() as c:
         await c.secrets.get("A B", version=3, type="personal", include_imports=False)
     url, _ = only_call(mock_http, "GET")
@@ -73,7 +76,7 @@ async def test_get_quotes_the_name_and_sends_version(mock_http: aioresponses) ->
 
 async def test_create_update_delete_bodies(mock_http: aioresponses) -> None:
     mock_http.post(f"{SITE}/api/v4/secrets/K", payload={"secret": SECRET})
-    mock_http.patch(f"{SITE}/api/v4/secrets/K", payload={"secret": SECRET})
+    mock_http.patch(f"{SITE}/api/v4/secrets/K", payload={"secret": {**SECRET, "secretKey": "K2"}})
     mock_http.delete(f"{SITE}/api/v4/secrets/K", payload={"secret": SECRET})
     async with client() as c:
         await c.secrets.create("K", "v", comment="c", tag_ids=["t1"], metadata={"m": "1"})
