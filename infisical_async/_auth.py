@@ -277,16 +277,8 @@ class TokenManager:
             else:
                 log.debug("access token renewed; expires in %ss", access.expires_in)
                 return self.store(access, renewed=True)
-        if self._strategy is None:
-            token = self._token
-            if token is None or force_login:
-                raise AuthenticationError(
-                    401,
-                    "the access token was rejected and the client has no credentials "
-                    "to log in again",
-                    error="NotAuthenticated",
-                )
-            return token
+        if self._strategy is None:  # a token set by hand has no expiry and is not refreshed
+            raise NotAuthenticatedError("the client has no credentials to log in with")
         access = await self._strategy.login(self._transport)
         log.debug(
             "logged in; token expires in %ss (max TTL %ss)",

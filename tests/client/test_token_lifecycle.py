@@ -9,6 +9,7 @@ import pytest
 from infisical_async import (
     AsyncInfisicalClient,
     AuthenticationError,
+    ClientClosedError,
     NotAuthenticatedError,
     TokenAuth,
     UniversalAuth,
@@ -120,6 +121,43 @@ async def test_a_renewal_that_fails_in_transit_keeps_the_valid_token(
         assert server.control.request_count(RENEW) == 2
         assert client.auth.access_token != token and client._tokens.last_error is None
         assert server.control.request_count(LOGIN) == 1  # a transit failure forces no login
+
+
+async def test_a_refused_renewal_becomes_a_login(current_server: EmbeddedServer) -> None:
+    server = current_server
+    async with make_client(server) as client:
+        clock = with_clock(client)
+        await client.secrets.list()
+        server.control.fail_next(1, status=401, path="token/renew")
+        clock.now += 2500
+        await client.secrets.list()
+        await settle(client)
+        assert server.control.request_count(RENEW) == 1
+        assert server.control.request_count(LOGIN) == 2
+        assert client._tokens.last_error is None
+
+
+@pytest.mark.parametrize("waiting_on", ["a login", "an answer", "a backoff"])
+async def test_calls_pending_at_aclose_get_client_closed_error(
+    current_server: EmbeddedServer, waiting_on: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = current_server
+    client = make_client(server, retry_delay=5)
+    if waiting_on == "a login":
+        server.control.delay_next(1, seconds=5, path="universal-auth")
+    else:
+        await client.secrets.list()
+        if waiting_on == "an answer":
+            server.control.delay_next(3, seconds=5, path="^/api/v4/secrets$")
+        else:
+            server.control.fail_next(3, status=503, path="^/api/v4/secrets$")
+    pending = [asyncio.ensure_future(client.secrets.list()) for _ in range(3)]
+    await asyncio.sleep(0.2)
+    await client.aclose()
+    for call in pending:
+        with pytest.raises(ClientClosedError):
+            await call
+    assert "revok" not in caplog.text  # no spurious warnings after the close
 
 
 async def test_an_expired_token_makes_callers_wait_for_a_login(
