@@ -507,6 +507,57 @@ def measure_storm(server: Server, rows: list[Row]) -> None:
     rows.append(Row(group, "total time", elapsed * 1e3, "ms", None))
 
 
+def measure_renewal_boundary(server: Server, n: int, rows: list[Row]) -> None:
+    """Latency of calls that find the access token due for renewal (and of the call right
+    after, which overlaps the background renewal) against all other calls."""
+    group = "calls across a token renewal"
+
+    async def run() -> tuple[list[float], list[float], int]:
+        client = async_client(server)
+        skew = [0.0]
+        # The token manager's monotonic clock, moved past the renewal point every 32 calls
+        # (the server's tokens live a day; renewal is due at two thirds of that).
+        client._tokens._clock = lambda: time.monotonic() + skew[0]
+        await client.secrets.get("DATABASE_URL")
+        before = (await asyncio.to_thread(server.stats))["requests"]
+        boundary: list[float] = []
+        elsewhere: list[float] = []
+        for i in range(n):
+            if i % 32 == 31:
+                skew[0] += 86400 * 0.7
+            started = time.perf_counter()
+            await client.secrets.get("DATABASE_URL")
+            took = time.perf_counter() - started
+            (boundary if i % 32 in (31, 0) else elsewhere).append(took)
+        after = (await asyncio.to_thread(server.stats))["requests"]
+        await client.aclose()
+        renew = "POST /api/v1/auth/token/renew"
+        login = "POST /api/v1/auth/universal-auth/login"
+        refreshes = sum(after.get(r, 0) - before.get(r, 0) for r in (renew, login))
+        return boundary, elsewhere, refreshes
+
+    boundary, elsewhere, refreshes = asyncio.run(run())
+
+    def p99(values: list[float]) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+    base = p99(elsewhere)
+    rows.append(Row(group, "p99 of other calls (baseline)", base * 1e6, "us", 1.0))
+    crossing = p99(boundary)
+    rows.append(
+        Row(
+            group,
+            f"p99 at a renewal boundary ({refreshes} renewals)",
+            crossing * 1e6,
+            "us",
+            crossing / base,
+            "~1x",
+            crossing / base < 1.5,
+        )
+    )
+
+
 def measure_leases(server: Server, n: int, rounds: int, rows: list[Row]) -> None:
     from services import ensure_services
 
@@ -726,6 +777,7 @@ def main() -> None:
         measure_cache_hits(server, n * 20, rounds, rows)
         measure_list(server, max(n // 64, 4), rounds, rows)
         measure_storm(server, rows)
+        measure_renewal_boundary(server, n, rows)
         measure_leases(server, max(n // 64, 4), rounds, rows)
         measure_imports(rounds + 2, rows)
         measure_rss(server, rows)

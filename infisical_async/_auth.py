@@ -33,7 +33,6 @@ from .errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
-    AuthenticationError,
     ClientClosedError,
     InfisicalError,
     InternalServerError,
