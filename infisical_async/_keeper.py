@@ -40,6 +40,7 @@ from .errors import (
     InternalServerError,
     NotFoundError,
     RateLimitError,
+    ResponseValidationError,
 )
 from .models import Lease
 
@@ -174,10 +175,18 @@ class LeaseKeeper:
             environment=self._environment,
             project_slug=self._project_slug,
         )
+        granted = granted_seconds(lease, self._ttl_seconds)
+        if granted < MIN_INTERVAL:
+            # A lease with no life is useless, and switching to it would lease again at
+            # once: give it back and fail this attempt, so the caller backs off.
+            await self._revoke(lease.id)
+            raise ResponseValidationError(
+                f"the server granted a new lease {granted:.0f}s of life (expireAt - createdAt)"
+            )
         if lease.dynamic_secret is not None and lease.dynamic_secret.max_ttl:
             parsed = parse_ms(lease.dynamic_secret.max_ttl)
             self._max_ttl = parsed / 1000 if parsed else None
-        return lease, sent + granted_seconds(lease, self._ttl_seconds)
+        return lease, sent + granted
 
     def _headroom(self, lease: Lease) -> float | None:
         """Seconds a renewal may still add before the max TTL (server timestamps only)."""
@@ -201,10 +210,12 @@ class LeaseKeeper:
         )
         # The server added to the old expiry: move our deadline by exactly as much.
         added = (renewed.expire_at - lease.expire_at).total_seconds()
+        if added <= 0:
+            raise ResponseValidationError("the renewal did not extend the lease (expireAt)")
         held._lease = attrs.evolve(
             renewed, credentials=lease.credentials, dynamic_secret=lease.dynamic_secret
         )
-        held._deadline += max(0.0, added)
+        held._deadline += added
         self._span = max(0.0, held._deadline - self._clock())
         held.renewals += 1
         log.debug("lease keeper: renewed the lease of %s (+%.0fs)", self._name, added)

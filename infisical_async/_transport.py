@@ -253,6 +253,7 @@ class Transport:
                     return None
                 if not should_retry_status(mode, exc.status_code, exc.retry_after):
                     raise
+                maybe_delivered = True  # e.g. a proxy's 502 after the server acted
                 error: InfisicalError = exc
                 reason = str(exc.status_code)
                 delay = backoff_delay(

@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from aiohttp import web
 
-from infisical_async import APIConnectionError, AsyncInfisicalClient, Lease, NotFoundError
+from infisical_async import (
+    APIConnectionError,
+    AsyncInfisicalClient,
+    Lease,
+    NotFoundError,
+    ResponseValidationError,
+    UniversalAuth,
+)
 from infisical_async.testing import EmbeddedServer
 
-from ..conftest import make_client
+from ..conftest import ServeApp, make_client
 from .test_dynamic_secrets import pg_provider, pg_role_exists
 
 CREATE = "POST /api/v1/dynamic-secrets/leases"
@@ -265,3 +273,94 @@ async def test_keepers_started_through_views_stop_with_the_client(
         await client.aclose()
         assert server.control.active_leases == 0 and not held.healthy
         await keeper.__aexit__(None, None, None)  # the block ending later: nothing to do
+
+
+def lease_server(*, life: float, renew_adds: float) -> tuple[web.Application, dict[str, int]]:
+    """Lease routes of a server whose answers are consistent but useless: new leases with
+    ``life`` seconds, renewals adding ``renew_adds`` seconds."""
+    counts = {"create": 0, "renew": 0, "delete": 0}
+    base = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    expiry: dict[str, datetime] = {}
+
+    def lease(lease_id: str) -> dict[str, Any]:
+        return {"id": lease_id, "expireAt": iso(expiry[lease_id]), "createdAt": iso(base)}
+
+    async def create(_: web.Request) -> web.Response:
+        counts["create"] += 1
+        lease_id = f"lease-{counts['create']}"
+        expiry[lease_id] = base + timedelta(seconds=life)
+        return web.json_response(
+            {
+                "lease": lease(lease_id),
+                "dynamicSecret": {
+                    "id": "ds",
+                    "name": "pg",
+                    "type": "sql-database",
+                    "defaultTTL": "1h",
+                    "maxTTL": "1d",
+                },
+                "data": {"U": "u"},
+            }
+        )
+
+    async def renew(request: web.Request) -> web.Response:
+        counts["renew"] += 1
+        lease_id = request.match_info["id"]
+        expiry[lease_id] += timedelta(seconds=renew_adds)
+        return web.json_response({"lease": lease(lease_id)})
+
+    async def delete(request: web.Request) -> web.Response:
+        counts["delete"] += 1
+        return web.json_response({"lease": lease(request.match_info["id"])})
+
+    app = web.Application()
+    app.router.add_post("/api/v1/auth/universal-auth/login", login_answer)
+    app.router.add_post("/api/v1/dynamic-secrets/leases", create)
+    app.router.add_post("/api/v1/dynamic-secrets/leases/{id}/renew", renew)
+    app.router.add_delete("/api/v1/dynamic-secrets/leases/{id}", delete)
+    return app, counts
+
+
+def iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+async def login_answer(_: web.Request) -> web.Response:
+    return web.json_response({"accessToken": "t", "expiresIn": 3600})
+
+
+def lease_client(url: str) -> AsyncInfisicalClient:
+    return AsyncInfisicalClient(
+        site_url=url,
+        auth=UniversalAuth(client_id="id", client_secret="secret"),
+        project_slug="p",
+        environment="dev",
+    )
+
+
+async def test_a_lease_granted_no_life_is_given_back_not_used(local_app: ServeApp) -> None:
+    app, counts = lease_server(life=0, renew_adds=60)
+    async with lease_client(await local_app(app)) as client:
+        with pytest.raises(ResponseValidationError, match="0s of life"):
+            async with client.dynamic_secrets.leases.keep("pg", ttl="2m"):
+                raise AssertionError("a useless lease must not be handed out")
+    assert counts == {"create": 1, "renew": 0, "delete": 1}
+
+
+async def test_a_renewal_that_extends_nothing_counts_as_failed(local_app: ServeApp) -> None:
+    app, counts = lease_server(life=120, renew_adds=0)
+    async with lease_client(await local_app(app)) as client:
+        time = use_virtual_time(client)
+        async with client.dynamic_secrets.leases.keep(
+            "pg", ttl="2m", grace_period=timedelta(0)
+        ) as held:
+            await time.idle()
+            for _ in range(20):
+                await time.run(1)
+                assert held.expires_in > 0
+                if held.rotations:
+                    break
+            assert held.rotations == 1 and counts["create"] == 2
+            assert counts["renew"] >= 2 and held.expires_in >= 40
+    # the replaced lease (again on exit if its revocation was still in flight) and the current
+    assert counts["delete"] in (2, 3)
