@@ -39,6 +39,19 @@ def _parser() -> argparse.ArgumentParser:
         help="accept dynamic-secret TTLs under one minute (down to 1s)",
     )
     parser.add_argument(
+        "--rate-limits",
+        choices=("off", "instance", "free", "pro"),
+        default="off",
+        help="emulate Infisical Cloud's per-IP, per-route rate limits of this plan",
+    )
+    parser.add_argument(
+        "--rate-window",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="length of a rate-limit window (shrink it to test quickly)",
+    )
+    parser.add_argument(
         "--clock-offset",
         type=float,
         default=0.0,
@@ -59,6 +72,8 @@ async def _serve(args: argparse.Namespace) -> None:
         compat=args.compat,
         allow_short_ttl=args.allow_short_ttl,
         clock_offset=args.clock_offset,
+        rate_limits=args.rate_limits,
+        rate_window=args.rate_window,
     )
     async with server:
         print(json.dumps(server.info.as_json()), flush=True)

@@ -14,6 +14,7 @@ from aiohttp import web
 from .._serde import dumps
 from ._context import Context
 from ._faults import Fault
+from ._ratelimit import Verdict, etag_of
 from ._routes_auth import add_auth_routes
 from ._routes_auth_methods import add_auth_method_routes
 from ._routes_dynamic import LeaseSweeper, add_dynamic_secret_routes
@@ -63,6 +64,12 @@ def _error_response(
     )
 
 
+def _not_modified_headers(response: web.Response) -> dict[str, str]:
+    """A 304 keeps the answer's headers but not those describing its body."""
+    dropped = {"content-type", "content-length", "content-encoding"}
+    return {k: v for k, v in response.headers.items() if k.lower() not in dropped}
+
+
 def _route_not_found(request: web.Request) -> web.Response:
     # Fastify's own 404: no reqId, and the query string is part of the message.
     body = {
@@ -96,15 +103,26 @@ def build_app(ctx: Context) -> web.Application:
         path = request.path
         control = path.startswith(CONTROL_PREFIX)
         fault: Fault | None = None
+        verdict: Verdict | None = None
         if not control:
             resource = request.match_info.route.resource
-            ctx.faults.count(f"{request.method} {resource.canonical if resource else 'unmatched'}")
+            pattern = resource.canonical if resource else "unmatched"
+            ctx.faults.count(f"{request.method} {pattern}")
             fault = ctx.faults.take(request.method, path)
+            verdict = ctx.limiter.hit(request.method, pattern, path, request.remote or "")
         try:
-            if fault is not None and fault.kind == "status":
+            if verdict is not None and not verdict.allowed:
+                response: web.StreamResponse = _error_response(
+                    ctx,
+                    429,
+                    f"Rate limit exceeded. Please try again in {verdict.reset} seconds",
+                    "RateLimitExceeded",
+                    req_id,
+                )
+            elif fault is not None and fault.kind == "status":
                 error, message = _FAULT_MESSAGES.get(fault.status, ("Error", "Injected fault"))
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
-                response: web.StreamResponse = _error_response(
+                response = _error_response(
                     ctx,
                     fault.status,
                     message.format(s=fault.retry_after or 60),
@@ -131,6 +149,13 @@ def build_app(ctx: Context) -> web.Application:
             )
         response.headers["X-Request-Id"] = req_id
         response.headers["Date"] = formatdate(wall_time(), usegmt=True)
+        if verdict is not None:
+            response.headers.update(verdict.headers())
+        if not control and isinstance(response, web.Response) and isinstance(response.body, bytes):
+            tag = etag_of(response.body)
+            if request.headers.get("If-None-Match") == tag:  # exact compare, as upstream
+                response = web.Response(status=304, headers=_not_modified_headers(response))
+            response.headers["etag"] = tag
         if fault is not None and fault.kind == "drop":
             return await _drop_mid_body(request, response)
         return response
@@ -200,6 +225,7 @@ def _add_control_routes(app: web.Application, ctx: Context) -> None:
                 "requests": dict(ctx.faults.requests),
                 "faultsInjected": dict(ctx.faults.injected),
                 "activeLeases": len(ctx.state.leases),
+                "rateLimited": ctx.limiter.refused,
             }
         )
 

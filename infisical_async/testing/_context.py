@@ -9,6 +9,7 @@ from aiohttp import web
 
 from .._serde import dumps, loads
 from ._faults import FaultPlan
+from ._ratelimit import RateLimiter, RateLimitMode
 from ._state import Identity, ServerState, TokenRecord, wall_time
 from ._wire import ApiError
 
@@ -24,6 +25,10 @@ class ServerConfig:
     """Accept TTLs down to one second (the real server's floor is one minute)."""
     sweep_interval: float = 0.25
     """How often expired leases are looked for, in seconds."""
+    rate_limits: RateLimitMode = "off"
+    """Emulate Infisical Cloud's per-IP, per-route limits of this plan (see _ratelimit)."""
+    rate_window: float = 60.0
+    """Length of a rate-limit window in seconds (shrink it to test pacing quickly)."""
     clock_offset: float = 0.0
     """Seconds the server's clock runs ahead of this machine's (negative: behind): its
     timestamps, token expiry and ``Date`` header all follow the shifted clock."""
@@ -44,6 +49,7 @@ class Context:
         self.state = state
         self.config = config
         self.faults = faults
+        self.limiter = RateLimiter(config.rate_limits, window=config.rate_window)
 
     @property
     def legacy(self) -> bool:

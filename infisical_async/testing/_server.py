@@ -16,6 +16,7 @@ from aiohttp import web
 from ._app import SWEEPER_KEY, build_app
 from ._context import Compat, Context, ServerConfig, normalize_path
 from ._faults import Fault, FaultPlan
+from ._ratelimit import RateLimitMode
 from ._state import ServerState
 
 __all__ = ["EmbeddedServer", "ServerControl", "ServerInfo"]
@@ -202,6 +203,11 @@ class ServerControl:
         self._ctx.faults.reset_counts()
 
     @property
+    def rate_limited(self) -> int:
+        """How many requests the emulated Cloud rate limiter refused with 429."""
+        return self._ctx.limiter.refused
+
+    @property
     def active_leases(self) -> int:
         return len(self._ctx.state.leases)
 
@@ -234,6 +240,8 @@ class EmbeddedServer:
         allow_short_ttl: bool = False,
         sweep_interval: float = 0.25,
         clock_offset: float = 0.0,
+        rate_limits: RateLimitMode = "off",
+        rate_window: float = 60.0,
     ) -> None:
         if compat not in ("current", "2024"):
             raise ValueError("compat must be 'current' or '2024'")
@@ -250,6 +258,8 @@ class EmbeddedServer:
             allow_short_ttl=allow_short_ttl,
             sweep_interval=sweep_interval,
             clock_offset=clock_offset,
+            rate_limits=rate_limits,
+            rate_window=rate_window,
         )
         self._ctx = Context(self.state, self.config, FaultPlan())
         self.app = build_app(self._ctx)
