@@ -17,6 +17,10 @@ class ResponseCache:
     its entries, fresh and stale: recursive lists, imports and references make narrower
     invalidation easy to get wrong. Each write also moves the project's generation on, so
     a read that started before the write cannot store its (older) answer after it.
+
+    An answer that came with an ETag is kept past its freshness (until evicted): the next
+    read of it asks the server with ``If-None-Match``, and a 304 makes it fresh again
+    without a body to download or parse.
     """
 
     def __init__(
@@ -31,7 +35,8 @@ class ResponseCache:
         self.stale_ttl = stale_ttl
         self._clock = clock
         self._max_entries = max_entries
-        self._entries: dict[Hashable, tuple[float, Any]] = {}
+        self._entries: dict[Hashable, tuple[float, Any, str | None]] = {}
+        """key -> (stored at, answer, its ETag)."""
         self._generations: dict[Hashable, int] = {}
 
     @property
@@ -52,21 +57,31 @@ class ResponseCache:
             return None
         age = self._clock() - entry[0]
         if age >= self.ttl + self.stale_ttl:
-            del self._entries[key]
+            if entry[2] is None:  # of no more use: not even to revalidate
+                del self._entries[key]
             return None
         return entry[1], age
+
+    def revalidatable(self, key: tuple[Hashable, ...]) -> tuple[Any, str] | None:
+        """(answer, ETag) of an entry of any age that has an ETag to revalidate with."""
+        entry = self._entries.get(key)
+        if entry is None or entry[2] is None:
+            return None
+        return entry[1], entry[2]
 
     def generation(self, project_id: Hashable) -> int:
         """Take this before a read; hand it to ``put`` with the answer."""
         return self._generations.get(project_id, 0)
 
-    def put(self, key: tuple[Hashable, ...], value: Any, *, generation: int) -> None:
+    def put(
+        self, key: tuple[Hashable, ...], value: Any, *, generation: int, etag: str | None = None
+    ) -> None:
         """Store an answer, unless a write to its project happened since the read began."""
         if self._generations.get(key[1], 0) != generation:
             return
         if key not in self._entries and len(self._entries) >= self._max_entries:
             self._entries.pop(next(iter(self._entries)))
-        self._entries[key] = (self._clock(), value)
+        self._entries[key] = (self._clock(), value, etag)
 
     def invalidate_project(self, project_id: str) -> None:
         self._generations[project_id] = self._generations.get(project_id, 0) + 1

@@ -8,7 +8,7 @@ import os
 import ssl as ssl_module
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from ._constants import (
     INITIAL_RETRY_DELAY,
 )
 from ._retry import RetryMode
-from ._transport import Transport
+from ._transport import Revalidation, Transport
 from ._ttl import MIN_TTL_MS
 from ._types import NOT_GIVEN, NotGiven, Timeout
 from ._validation import require_path
@@ -150,6 +150,11 @@ class AsyncInfisicalClient:
         trust_env: Let aiohttp read proxy settings from the environment.
         max_response_bytes: Refuse larger response bodies.
         min_ttl: Smallest TTL accepted for dynamic secrets (the server's floor is 1 minute).
+        coalesce_reads: Identical ``secrets.get``/``list`` calls in flight at the same time
+            share one request (with the cache on or off).
+        pace_rate_limits: Follow the server's ``x-ratelimit-*`` headers (Infisical Cloud):
+            wait for a spent window instead of sending into a 429, or raise
+            ``RateLimitError`` at once when the wait would pass the call's deadline.
     """
 
     secrets: AsyncSecrets
@@ -180,6 +185,8 @@ class AsyncInfisicalClient:
         trust_env: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         min_ttl: timedelta = timedelta(milliseconds=MIN_TTL_MS),
+        coalesce_reads: bool = True,
+        pace_rate_limits: bool = True,
     ) -> None:
         if not isinstance(max_retries, int) or max_retries < 0:
             raise InvalidArgumentError("max_retries", "must be a non-negative integer")
@@ -206,9 +213,13 @@ class AsyncInfisicalClient:
             trust_env=trust_env,
             max_response_bytes=max_response_bytes,
             retry_delay=retry_delay,
+            pace=pace_rate_limits,
         )
         self._tokens = TokenManager(self._transport, auth)
         self._cache = ResponseCache(cache_ttl, stale_ttl=stale_if_error)
+        self._coalesce = coalesce_reads
+        self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
+        """Reads in flight by (cache key, cache generation), shared by identical calls."""
         self._keepers: set[LeaseKeeper] = set()
         """Lease keepers running on this client (shared with every with_options view)."""
         self._clock: Callable[[], float] = time.monotonic
@@ -269,6 +280,8 @@ class AsyncInfisicalClient:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         mode: RetryMode,
+        route: str | None = None,
+        revalidation: Revalidation | None = None,
     ) -> Any:
         """Send an authenticated request under one deadline; on a rejected token, log in
         once and replay once. A write drops the cached reads of its project, whatever its
@@ -290,6 +303,8 @@ class AsyncInfisicalClient:
                     deadline=deadline,
                     timeout=self._request_timeout,
                     max_retries=self._request_retries,
+                    route=route,
+                    revalidation=revalidation,
                 )
             except AuthenticationError:
                 if not tokens.can_login:
@@ -305,6 +320,8 @@ class AsyncInfisicalClient:
                 deadline=deadline,
                 timeout=self._request_timeout,
                 max_retries=self._request_retries,
+                route=route,
+                revalidation=revalidation,
             )
         finally:
             if project is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import ssl as ssl_module
 import sys
 from collections.abc import Callable, Mapping
@@ -12,8 +13,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import attrs
 
 from ._constants import DEFAULT_MAX_RESPONSE_BYTES, INITIAL_RETRY_DELAY
+from ._pacing import Pacer
 from ._retry import RetryMode, backoff_delay, parse_retry_after, should_retry_status
 from ._serde import dumps, loads
 from ._types import NOT_GIVEN, NotGiven, Timeout
@@ -28,11 +31,12 @@ from .errors import (
     InfisicalError,
     InternalServerError,
     InvalidArgumentError,
+    RateLimitError,
     ResponseValidationError,
     UnprocessableEntityError,
 )
 
-__all__ = ["Transport", "error_from_response", "is_route_not_found"]
+__all__ = ["Revalidation", "Transport", "error_from_response", "is_route_not_found"]
 
 log = logging.getLogger("infisical_async")
 
@@ -96,8 +100,37 @@ def error_from_response(
         path=path,
         details=details,
         issues=issues,
-        retry_after=parse_retry_after(headers) if status in (429, 503) else None,
+        retry_after=_retry_after(status, headers, message),
     )
+
+
+_SECONDS_IN_MESSAGE = re.compile(r"(\d+)\s+seconds?")
+
+
+def _retry_after(status: int, headers: Mapping[str, str], message: str) -> float | None:
+    """How long the server asked us to wait: ``Retry-After``; for a 429 without one, the
+    rate-limit window's reset, or the seconds its message names (as Infisical's own CLI
+    reads them)."""
+    if status not in (429, 503):
+        return None
+    seconds = parse_retry_after(headers)
+    if seconds is not None or status != 429:
+        return seconds
+    reset = headers.get("x-ratelimit-reset") or ""
+    if reset.isdigit() and len(reset) < 10:
+        return float(reset)
+    match = _SECONDS_IN_MESSAGE.search(message)
+    return float(match.group(1)) if match and len(match.group(1)) < 10 else None
+
+
+@attrs.define
+class Revalidation:
+    """A conditional read: send ``etag`` as ``If-None-Match``; afterwards ``not_modified``
+    says the server answered 304 (the held answer is current) and ``etag`` holds the new
+    answer's ETag otherwise."""
+
+    etag: str | None = None
+    not_modified: bool = False
 
 
 def is_route_not_found(exc: APIStatusError) -> bool:
@@ -121,9 +154,11 @@ class Transport:
         trust_env: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         retry_delay: float = INITIAL_RETRY_DELAY,
+        pace: bool = True,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.pacer = Pacer(rng=rng) if pace else None
         self.timeout = timeout
         self.max_retries = max_retries
         self.retry_delay = retry_delay
@@ -212,6 +247,8 @@ class Transport:
         deadline: float | NotGiven | None = NOT_GIVEN,
         timeout: Timeout | None = None,
         max_retries: int | None = None,
+        route: str | None = None,
+        revalidation: Revalidation | None = None,
     ) -> Any:
         """Send a request and return its decoded JSON body; raise the mapped error otherwise.
 
@@ -219,6 +256,11 @@ class Transport:
         attempt runs and no backoff is slept past it. Without one, the call gets
         ``timeout.total`` from now. ``RetryMode.DELETE`` returns None when a retry finds
         the target gone after an attempt whose answer was lost.
+
+        ``route`` names the rate-limit bucket (the URL pattern; the path by default): with
+        pacing on, a spent bucket is waited out before sending, or RateLimitError is raised
+        at once when that wait would pass the deadline. With ``revalidation``, the request
+        is conditional and a 304 returns None (see `Revalidation`).
         """
         session = self.session()
         url = self.base_url + path
@@ -230,13 +272,18 @@ class Transport:
                 headers["Authorization"] = f"Bearer {token}"
         retries = self.max_retries if max_retries is None else max_retries
         budget = self.timeout if timeout is None else timeout
+        if revalidation is not None and revalidation.etag is not None:
+            headers = {**(headers or {}), "If-None-Match": revalidation.etag}
         if isinstance(deadline, NotGiven):
             deadline = self.deadline(budget)
+        bucket = f"{method} {route or path}"
         loop = asyncio.get_running_loop()
         attempt = 0
         maybe_delivered = False  # an earlier attempt may have reached the server
         while True:
             attempt += 1
+            if self.pacer is not None:
+                await self._pace(bucket, deadline, method, path)
             remaining = None if deadline is None else deadline - loop.time()
             if remaining is not None and remaining <= 0:
                 raise APITimeoutError("the call's deadline passed", method=method, path=path)
@@ -245,7 +292,16 @@ class Transport:
             )
             try:
                 return await self._attempt(
-                    session, method, url, path, params, json, headers, attempt_timeout
+                    session,
+                    method,
+                    url,
+                    path,
+                    params,
+                    json,
+                    headers,
+                    attempt_timeout,
+                    bucket,
+                    revalidation,
                 )
             except APIStatusError as exc:
                 if exc.status_code == 404 and maybe_delivered and mode is RetryMode.DELETE:
@@ -281,6 +337,26 @@ class Transport:
             if self._closed:
                 raise ClientClosedError("the client was closed during the call")
 
+    async def _pace(self, bucket: str, deadline: float | None, method: str, path: str) -> None:
+        """Wait while the bucket's window is spent; fail fast if that passes the deadline."""
+        assert self.pacer is not None
+        loop = asyncio.get_running_loop()
+        while (wait := self.pacer.reserve(bucket)) > 0:
+            if deadline is not None and loop.time() + wait >= deadline:
+                raise RateLimitError(
+                    429,
+                    f"the server's rate limit for this route is spent for {wait:.1f}s more, "
+                    "past this call's deadline",
+                    error="RateLimitExceeded",
+                    method=method,
+                    path=path,
+                    retry_after=wait,
+                )
+            log.debug("pacing %s %s: waiting %.2fs for the rate-limit window", method, path, wait)
+            await asyncio.sleep(wait)
+            if self._closed:
+                raise ClientClosedError("the client was closed during the call")
+
     async def _attempt(
         self,
         session: aiohttp.ClientSession,
@@ -291,6 +367,8 @@ class Transport:
         json: Any,
         headers: dict[str, str] | None,
         timeout: aiohttp.ClientTimeout,
+        bucket: str,
+        revalidation: Revalidation | None,
     ) -> Any:
         """One HTTP exchange, every failure mapped to our exception classes.
 
@@ -313,6 +391,14 @@ class Transport:
                 ssl=self._ssl if self._ssl is not None else True,
             ) as response:
                 status = response.status
+                if self.pacer is not None:
+                    self.pacer.observe(bucket, response.headers)
+                if revalidation is not None:
+                    if status == 304 and revalidation.etag is not None:
+                        revalidation.not_modified = True
+                        return None
+                    if status < 300:
+                        revalidation.etag = response.headers.get("etag")
                 body = await self._read(response, method, path)
                 if status >= 400:
                     raise error_from_response(

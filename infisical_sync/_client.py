@@ -70,6 +70,11 @@ class InfisicalClient:
         trust_env: Let aiohttp read proxy settings from the environment.
         max_response_bytes: Refuse larger response bodies.
         min_ttl: Smallest TTL accepted for dynamic secrets (the server's floor is 1 minute).
+        coalesce_reads: Identical ``secrets.get``/``list`` calls in flight at the same time
+            share one request (with the cache on or off).
+        pace_rate_limits: Follow the server's ``x-ratelimit-*`` headers (Infisical Cloud):
+            wait for a spent window instead of sending into a 429, or raise
+            ``RateLimitError`` at once when the wait would pass the call's deadline.
     """
 
     # Blocking twin: calls run on this client's own event-loop thread. Inside async
@@ -103,6 +108,8 @@ class InfisicalClient:
         trust_env: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         min_ttl: timedelta = timedelta(milliseconds=MIN_TTL_MS),
+        coalesce_reads: bool = True,
+        pace_rate_limits: bool = True,
     ) -> None:
         self._runner = PortalRunner()
         try:
@@ -126,6 +133,8 @@ class InfisicalClient:
                 trust_env=trust_env,
                 max_response_bytes=max_response_bytes,
                 min_ttl=min_ttl,
+                coalesce_reads=coalesce_reads,
+                pace_rate_limits=pace_rate_limits,
             )
         except BaseException:
             self._runner.close(None)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
+import functools
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
@@ -10,10 +12,11 @@ from typing import Any, TypeVar
 
 from .._retry import RetryMode
 from .._serde import structure, unstructure
-from .._transport import is_route_not_found
+from .._transport import Revalidation, is_route_not_found
 from .._validation import flag, pick, require_name, require_path
 from ..errors import (
     APIConnectionError,
+    APITimeoutError,
     InternalServerError,
     InvalidArgumentError,
     NotFoundError,
@@ -62,6 +65,7 @@ class AsyncSecrets(AsyncResource):
         params: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
         mode: RetryMode,
+        revalidation: Revalidation | None = None,
     ) -> Any:
         client = self._client
         for _ in range(2):
@@ -70,7 +74,16 @@ class AsyncSecrets(AsyncResource):
             query = {api["project"]: project_id, **params} if params is not None else None
             payload = {api["project"]: project_id, **body} if body is not None else None
             try:
-                return await client._request(method, path, params=query, json=payload, mode=mode)
+                return await client._request(
+                    method,
+                    path,
+                    params=query,
+                    json=payload,
+                    mode=mode,
+                    # The server's rate-limit bucket is the route pattern, not the name.
+                    route=api[which] + ("/:secretName" if suffix else ""),
+                    revalidation=revalidation,
+                )
             except NotFoundError as exc:
                 if client._secrets_v3 or not is_route_not_found(exc):
                     raise
@@ -78,16 +91,45 @@ class AsyncSecrets(AsyncResource):
                 client._secrets_v3 = True
         raise AssertionError("unreachable")
 
-    async def _through_cache(
-        self, key: tuple[Any, ...] | None, fetch: Callable[[], Awaitable[T]]
+    async def _read(
+        self, key: tuple[Any, ...] | None, fetch: Callable[[Revalidation | None], Awaitable[T]]
     ) -> T:
-        """Fetch and remember the answer; on an outage, maybe serve a stale one instead."""
-        cache = self._client._cache
-        if key is None:
-            return await fetch()
-        generation = cache.generation(key[1])
+        """A read through the cache, shared by identical calls already in flight."""
+        client = self._client
+        if key is None or not client._coalesce:
+            return await self._through_cache(key, fetch)
+        flight = (key, client._cache.generation(key[1]))
+        shared = client._inflight.get(flight)
+        if shared is None:
+            shared = asyncio.ensure_future(self._through_cache(key, fetch))
+            client._inflight[flight] = shared
+            shared.add_done_callback(functools.partial(_landed, client._inflight, flight))
+        deadline = client._transport.deadline(client._request_timeout)
+        remaining = None if deadline is None else deadline - asyncio.get_running_loop().time()
         try:
-            result = await fetch()
+            # shield: a caller that gives up must not cancel the request others share.
+            return await asyncio.wait_for(asyncio.shield(shared), remaining)
+        except asyncio.TimeoutError:
+            failure = APITimeoutError(
+                "the call's deadline passed while waiting for an identical read in flight",
+                method="GET",
+                path="secrets",
+            )
+        raise failure
+
+    async def _through_cache(
+        self, key: tuple[Any, ...] | None, fetch: Callable[[Revalidation | None], Awaitable[T]]
+    ) -> T:
+        """Fetch and remember the answer, revalidating an expired one by its ETag; on an
+        outage, maybe serve a stale one instead."""
+        cache = self._client._cache
+        if key is None or not cache.enabled:
+            return await fetch(None)
+        generation = cache.generation(key[1])
+        held = cache.revalidatable(key)
+        revalidation = Revalidation(etag=None if held is None else held[1])
+        try:
+            result = await fetch(revalidation)
         except (APIConnectionError, InternalServerError) as exc:
             stale = cache.get_stale(key)
             if stale is None:
@@ -98,7 +140,9 @@ class AsyncSecrets(AsyncResource):
                 type(exc).__name__,
             )
             return stale[0]  # type: ignore[no-any-return]
-        cache.put(key, result, generation=generation)
+        if revalidation.not_modified and held is not None:
+            result = held[0]  # 304: what we hold is current; nothing to parse
+        cache.put(key, result, generation=generation, etag=revalidation.etag)
         return result
 
     def _key(self, kind: str, project_id: str | None, *args: Any) -> tuple[Any, ...]:
@@ -159,18 +203,20 @@ class AsyncSecrets(AsyncResource):
     def _lookup(
         self, make_key: Callable[[], tuple[Any, ...]]
     ) -> tuple[tuple[Any, ...] | None, Any]:
-        """(cache key, fresh cached answer or None), without I/O; the key is None when the
-        cache is off or an argument is unhashable (validation will name it).
+        """(key, fresh cached answer or None), without I/O; the key is None when neither
+        the cache nor read coalescing needs one, or an argument is unhashable (validation
+        will name it).
 
         Safe from any thread (one dict lookup), so the blocking twin answers hits without
         crossing to the event-loop thread.
         """
-        cache = self._client._cache
-        if not cache.enabled:
+        client = self._client
+        cache = client._cache
+        if not cache.enabled and not client._coalesce:
             return None, None
         try:
             key = make_key()
-            return key, cache.get(key)
+            return key, cache.get(key) if cache.enabled else None
         except TypeError:
             return None, None
 
@@ -301,13 +347,21 @@ class AsyncSecrets(AsyncResource):
         if tag_slugs:
             params["tagSlugs"] = ",".join(require_name(t, "tag_slugs") for t in tag_slugs)
 
-        async def fetch() -> SecretList:
+        async def fetch(revalidation: Revalidation | None) -> SecretList:
             data = await self._call(
-                "GET", "base", "", project, params=params, mode=RetryMode.IDEMPOTENT
+                "GET",
+                "base",
+                "",
+                project,
+                params=params,
+                mode=RetryMode.IDEMPOTENT,
+                revalidation=revalidation,
             )
+            if revalidation is not None and revalidation.not_modified:
+                return None  # type: ignore[return-value]  # the held answer stands
             return structure(data, SecretList)
 
-        return await self._through_cache(key, fetch)
+        return await self._read(key, fetch)
 
     async def get(
         self,
@@ -364,7 +418,7 @@ class AsyncSecrets(AsyncResource):
         if version is not None:
             params["version"] = str(version)
 
-        async def fetch() -> Secret:
+        async def fetch(revalidation: Revalidation | None) -> Secret:
             data = await self._call(
                 "GET",
                 "base",
@@ -372,10 +426,13 @@ class AsyncSecrets(AsyncResource):
                 project,
                 params=params,
                 mode=RetryMode.IDEMPOTENT,
+                revalidation=revalidation,
             )
+            if revalidation is not None and revalidation.not_modified:
+                return None  # type: ignore[return-value]  # the held answer stands
             return _expect_key(structure(unwrap(data, "secret"), Secret), name)
 
-        return await self._through_cache(key, fetch)
+        return await self._read(key, fetch)
 
     async def load_into_environ(
         self,
@@ -626,6 +683,14 @@ class AsyncSecrets(AsyncResource):
             "DELETE", "batch", "", project, body=body, mode=RetryMode.IDEMPOTENT
         )
         return structure(unwrap(data, "secrets"), list[Secret])
+
+
+def _landed(inflight: dict[Any, Any], flight: Any, task: asyncio.Future[Any]) -> None:
+    """The shared read is done: later calls start their own; its outcome is retrieved."""
+    if inflight.get(flight) is task:
+        del inflight[flight]
+    if not task.cancelled():
+        task.exception()
 
 
 def _expect_key(secret: Secret, name: str) -> Secret:

@@ -155,6 +155,7 @@ def build_app(ctx: Context) -> web.Application:
             tag = etag_of(response.body)
             if request.headers.get("If-None-Match") == tag:  # exact compare, as upstream
                 response = web.Response(status=304, headers=_not_modified_headers(response))
+                ctx.faults.count("304 Not Modified")
             response.headers["etag"] = tag
         if fault is not None and fault.kind == "drop":
             return await _drop_mid_body(request, response)

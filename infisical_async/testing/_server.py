@@ -203,6 +203,11 @@ class ServerControl:
         self._ctx.faults.reset_counts()
 
     @property
+    def not_modified(self) -> int:
+        """How many conditional requests were answered 304 (ETag matched)."""
+        return self.request_count("304 Not Modified")
+
+    @property
     def rate_limited(self) -> int:
         """How many requests the emulated Cloud rate limiter refused with 429."""
         return self._ctx.limiter.refused

@@ -1,0 +1,165 @@
+"""Reads a fleet can afford: coalesced, revalidated by ETag, paced by the server's limits."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from aiohttp import web
+
+from infisical_async import AsyncInfisicalClient, RateLimitError, UniversalAuth
+from infisical_async._pacing import Pacer
+from infisical_async.testing import EmbeddedServer
+
+from ..conftest import ServeApp, make_client
+
+GET = "GET /api/v4/secrets/{name}"
+LIST = "GET /api/v4/secrets"
+
+
+@pytest.mark.parametrize("cache_ttl", [0, 60])
+async def test_64_identical_concurrent_gets_send_one_request(
+    current_server: EmbeddedServer, cache_ttl: float
+) -> None:
+    server = current_server
+    async with make_client(server, cache_ttl=cache_ttl) as client:
+        await client.secrets.create("X", "value")
+        server.control.delay_next(1, seconds=0.2, path="^/api/v4/secrets/X$", method="GET")
+        results = await asyncio.gather(*(client.secrets.get("X") for _ in range(64)))
+        assert {r.value for r in results} == {"value"}
+        assert server.control.request_count(GET) == 1
+        lists = await asyncio.gather(*(client.secrets.list() for _ in range(16)))
+        assert server.control.request_count(LIST) == 1 and len(lists[0]) == 1
+        assert client._inflight == {}  # nothing left behind
+
+
+async def test_a_read_never_joins_one_that_began_before_a_write(
+    current_server: EmbeddedServer,
+) -> None:
+    server = current_server
+    async with make_client(server) as client:
+        await client.secrets.create("X", "old")
+        server.control.delay_next(1, seconds=0.3, path="^/api/v4/secrets/X$", method="GET")
+        first = asyncio.ensure_future(client.secrets.get("X"))
+        await asyncio.sleep(0.05)
+        await client.secrets.update("X", value="new")
+        second = await client.secrets.get("X")  # after the write: its own request
+        assert second.value == "new"
+        await first
+        assert server.control.request_count(GET) == 2
+
+
+async def test_coalescing_can_be_turned_off(current_server: EmbeddedServer) -> None:
+    server = current_server
+    async with make_client(server, coalesce_reads=False) as client:
+        await client.secrets.create("X", "value")
+        await asyncio.gather(*(client.secrets.get("X") for _ in range(8)))
+        assert server.control.request_count(GET) == 8
+
+
+async def test_expired_cache_entries_are_revalidated_by_etag(
+    current_server: EmbeddedServer,
+) -> None:
+    server = current_server
+    now = [0.0]
+    async with make_client(server, cache_ttl=10) as client:
+        client._cache._clock = lambda: now[0]
+        await client.secrets.create("X", "value")
+        first = await client.secrets.get("X")
+        listed = await client.secrets.list()
+        now[0] += 11  # both expired
+        assert await client.secrets.get("X") is first  # 304: the same answer, unparsed
+        assert await client.secrets.list() is listed
+        assert server.control.not_modified == 2
+        assert server.control.request_count(GET) == 2
+        assert await client.secrets.get("X") is first  # fresh again: no request at all
+        assert server.control.request_count(GET) == 2
+        await client.with_options().secrets.list()  # views share the cache
+        now[0] += 11
+        async with make_client(server) as other:  # a change by someone else
+            await other.secrets.update("X", value="changed")
+        assert (await client.secrets.get("X")).value == "changed"
+        assert server.control.not_modified == 2  # that one was a full answer
+
+
+async def test_pacing_waits_for_the_window_instead_of_sending_into_429() -> None:
+    async with (
+        EmbeddedServer(rate_limits="instance", rate_window=0.6) as server,
+        make_client(server, pace_rate_limits=False, retry_delay=0.01) as raw,
+    ):
+        for _ in range(75):  # 60 a window on this plan: the rest are 429s, retried
+            await raw.secrets.list()
+        assert server.control.rate_limited > 0
+    async with (
+        EmbeddedServer(rate_limits="instance", rate_window=0.6) as fresh,
+        make_client(fresh) as paced,
+    ):
+        started = time.monotonic()
+        for _ in range(75):
+            await paced.secrets.list()
+        assert fresh.control.rate_limited == 0  # never sent into a 429
+        assert time.monotonic() - started >= 0.3  # it did wait for a window
+
+
+async def test_pacing_fails_fast_when_the_wait_passes_the_deadline() -> None:
+    async with (
+        EmbeddedServer(rate_limits="instance", rate_window=30) as server,
+        make_client(server) as client,
+    ):
+        for _ in range(60):
+            await client.secrets.list()
+        started = time.monotonic()
+        with pytest.raises(RateLimitError) as caught:
+            await client.with_options(timeout=2).secrets.list()
+        assert time.monotonic() - started < 0.5  # at once, not after the deadline
+        assert caught.value.retry_after is not None and 20 < caught.value.retry_after < 35
+        assert server.control.rate_limited == 0
+
+
+def test_the_pacer_counts_in_flight_requests_and_jitters_the_window_edge() -> None:
+    now = [0.0]
+    pacer = Pacer(clock=lambda: now[0], rng=lambda: 0.5)
+    assert pacer.reserve("GET /x") == 0.0  # nothing known: send
+    pacer.observe("GET /x", {"x-ratelimit-remaining": "2", "x-ratelimit-reset": "10"})
+    assert pacer.reserve("GET /x") == 0.0
+    assert pacer.reserve("GET /x") == 0.0
+    assert pacer.reserve("GET /x") == pytest.approx(10 + 0.5 * 0.1 * 10)  # spent
+    now[0] = 10.0
+    assert pacer.reserve("GET /x") == 0.0  # a new window
+    pacer.observe("GET /y", {"x-ratelimit-remaining": "-1", "x-ratelimit-reset": "x"})
+    assert pacer.reserve("GET /y") == 0.0  # malformed headers are ignored
+
+
+@pytest.mark.parametrize(
+    ("headers", "message", "expected"),
+    [
+        ({"retry-after": "42", "x-ratelimit-reset": "42"}, "Rate limit exceeded.", 42.0),
+        ({"x-ratelimit-reset": "17"}, "Rate limit exceeded.", 17.0),
+        ({}, "Rate limit exceeded. Please try again in 9 seconds", 9.0),
+    ],
+)
+async def test_every_429_says_how_long_to_wait(
+    local_app: ServeApp, headers: dict[str, str], message: str, expected: float
+) -> None:
+    async def login(_: web.Request) -> web.Response:
+        return web.json_response({"accessToken": "t", "expiresIn": 3600})
+
+    async def limited(_: web.Request) -> web.Response:
+        body = {"statusCode": 429, "message": message, "error": "RateLimitExceeded"}
+        return web.json_response(body, status=429, headers=headers)
+
+    app = web.Application()
+    app.router.add_post("/api/v1/auth/universal-auth/login", login)
+    app.router.add_route("*", "/{tail:.*}", limited)
+    async with AsyncInfisicalClient(
+        site_url=await local_app(app),
+        auth=UniversalAuth(client_id="id", client_secret="s"),
+        project_id="p",
+        environment="dev",
+        max_retries=0,
+        pace_rate_limits=False,
+    ) as client:
+        with pytest.raises(RateLimitError) as caught:
+            await client.secrets.list()
+    assert caught.value.retry_after == expected
