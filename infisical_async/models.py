@@ -96,8 +96,10 @@ class Secret:
     reminder_repeat_days: int | None = attrs.field(
         default=None, metadata=_wire("secretReminderRepeatDays")
     )
-    tags: list[Tag] | None = None
-    secret_metadata: list[SecretMetadata] | None = None
+    # Tuples, like every collection in an answer the cache may hand to several callers:
+    # what one caller does to its answer must not change the next caller's.
+    tags: tuple[Tag, ...] | None = None
+    secret_metadata: tuple[SecretMetadata, ...] | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -109,15 +111,15 @@ class SecretImport:
     secret_path: str
     environment: str
     folder_id: str | None = None
-    secrets: list[Secret] = attrs.Factory(list)
+    secrets: tuple[Secret, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
 class SecretList:
     """The answer of ``secrets.list``: the path's secrets and, if asked for, its imports."""
 
-    secrets: list[Secret]
-    imports: list[SecretImport] = attrs.Factory(list)
+    secrets: tuple[Secret, ...]
+    imports: tuple[SecretImport, ...] = ()
 
     def __iter__(self) -> Iterator[Secret]:
         return iter(self.secrets)

@@ -430,3 +430,18 @@ async def test_useless_retry_after_values_get_the_normal_backoff(
     assert len(hits) <= 8  # 0.05, 0.1, 0.2, 0.4... within 1 s, not a thousand requests
     assert min(gaps) >= 0.03
     row(f"503 + Retry-After: {retry_after[:16]} (backoff kept)", 1, len(hits), 0, 0)
+
+
+async def test_one_caller_cannot_change_what_the_cache_hands_the_next(
+    cached: AsyncInfisicalClient,
+) -> None:
+    client = cached
+    await client.secrets.batch_create({"A": "1", "B": "2"})
+    first = await client.secrets.list()
+    with pytest.raises(AttributeError):
+        first.secrets.clear()  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        first.secrets[0] = first.secrets[1]  # type: ignore[index]
+    again = await client.secrets.list()
+    assert [s.key for s in again] == ["A", "B"]
+    row("cache: an answer cannot be changed by its caller", 1, 1, 0, 0)

@@ -189,7 +189,7 @@ def test_close_is_idempotent_from_another_thread_and_leaks_no_thread(
 def test_with_options_view_does_not_close_the_client(sync_client: InfisicalClient) -> None:
     view = sync_client.with_options(timeout=5, max_retries=0)
     view.close()
-    assert view.secrets.list().secrets == []
+    assert view.secrets.list().secrets == ()
     assert not sync_client.closed
 
 

@@ -1,0 +1,304 @@
+"""``python -m benchmarks.fleet``: a fleet behind one address against Cloud's rate limits.
+
+N clients (default 200, spread over several processes, all from 127.0.0.1 like a fleet
+behind one NAT address) start at once against the embedded server emulating Infisical
+Cloud's Free plan with a short window. Each needs a list and 20 gets at start, then reads
+the same again once a window for three windows. Reported side by side, one run:
+
+* failed calls (goal 0) and 429s received (goal 0 with pacing on);
+* requests sent against the minimum the workload needs (every read once per window);
+* time until every client is ready against the limiter's theoretical minimum;
+* p50/p99 call latency.
+
+Variants: infisical-async with pacing on, with pacing off, and the official SDK (when
+installed; it has no pacing and is run from threads, as a blocking client must be).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import multiprocessing
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+FREE_SECRETS_LIMIT = 120
+"""The Free plan's per-route, per-IP budget for the secrets routes, per window."""
+
+
+@dataclass
+class Settings:
+    clients: int
+    processes: int
+    gets: int
+    window: float
+    rounds: int
+
+
+@dataclass
+class Outcome:
+    failures: int = 0
+    latencies: list[float] = field(default_factory=list)
+    ready_after: list[float] = field(default_factory=list)
+
+
+def start_server(window: float) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "infisical_async.testing",
+            "--rate-limits",
+            "free",
+            "--rate-window",
+            str(window),
+            "--access-token-ttl",
+            "86400",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    return proc, json.loads(proc.stdout.readline())
+
+
+async def control(site: str, method: str, path: str) -> Any:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, site + "/__infisical_testing__" + path) as response,
+    ):
+        return await response.json()
+
+
+async def seed(info: dict[str, Any], gets: int) -> None:
+    from infisical_async import AsyncInfisicalClient, UniversalAuth
+
+    async with AsyncInfisicalClient(
+        site_url=info["site_url"],
+        auth=UniversalAuth(client_id=info["client_id"], client_secret=info["client_secret"]),
+        project_id=info["project_id"],
+        environment="dev",
+    ) as client:
+        await client.secrets.batch_create({f"KEY_{i:02d}": f"value-{i}" for i in range(gets)})
+
+
+def needs(settings: Settings) -> list[tuple[str, str | None]]:
+    """One client's reads per round: a list, then the gets."""
+    return [("list", None)] + [("get", f"KEY_{i:02d}") for i in range(settings.gets)]
+
+
+async def run_ours(info: dict[str, Any], settings: Settings, count: int, pace: bool) -> Outcome:
+    from infisical_async import AsyncInfisicalClient, InfisicalError, UniversalAuth
+
+    outcome = Outcome()
+    clients = [
+        AsyncInfisicalClient(
+            site_url=info["site_url"],
+            auth=UniversalAuth(client_id=info["client_id"], client_secret=info["client_secret"]),
+            project_id=info["project_id"],
+            environment="dev",
+            cache_ttl=settings.window,
+            pace_rate_limits=pace,
+            timeout=600,
+            max_retries=50,
+        )
+        for _ in range(count)
+    ]
+    started = time.monotonic()
+
+    async def read(client: Any, kind: str, name: str | None) -> None:
+        begun = time.monotonic()
+        try:
+            if kind == "list":
+                await client.secrets.list()
+            else:
+                await client.secrets.get(name)
+        except InfisicalError:
+            outcome.failures += 1
+        outcome.latencies.append(time.monotonic() - begun)
+
+    async def one(client: Any) -> None:
+        for kind, name in needs(settings):
+            await read(client, kind, name)
+        outcome.ready_after.append(time.monotonic() - started)
+        for _ in range(settings.rounds):
+            await asyncio.sleep(settings.window)
+            for kind, name in needs(settings):
+                await read(client, kind, name)
+
+    await asyncio.gather(*(one(c) for c in clients))
+    await asyncio.gather(*(c.aclose() for c in clients))
+    return outcome
+
+
+def run_official(info: dict[str, Any], settings: Settings, count: int) -> Outcome:
+    from infisical_sdk import InfisicalSDKClient
+
+    outcome = Outcome()
+    lock = threading.Lock()
+    started = time.monotonic()
+
+    def one() -> None:
+        client = InfisicalSDKClient(host=info["site_url"], cache_ttl=math.ceil(settings.window))
+        try:
+            client.auth.universal_auth.login(
+                client_id=info["client_id"], client_secret=info["client_secret"]
+            )
+        except Exception:
+            with lock:
+                outcome.failures += len(needs(settings)) * (1 + settings.rounds)
+            return
+        for round_ in range(1 + settings.rounds):
+            if round_:
+                time.sleep(settings.window)
+            for kind, name in needs(settings):
+                begun = time.monotonic()
+                try:
+                    if kind == "list":
+                        client.secrets.list_secrets(
+                            project_id=info["project_id"], environment_slug="dev", secret_path="/"
+                        )
+                    else:
+                        client.secrets.get_secret_by_name(
+                            secret_name=name,
+                            project_id=info["project_id"],
+                            environment_slug="dev",
+                            secret_path="/",
+                        )
+                    failed = 0
+                except Exception:
+                    failed = 1
+                with lock:
+                    outcome.failures += failed
+                    outcome.latencies.append(time.monotonic() - begun)
+            if round_ == 0:
+                with lock:
+                    outcome.ready_after.append(time.monotonic() - started)
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcome
+
+
+def worker(args: tuple[str, dict[str, Any], Settings, int, float]) -> dict[str, Any]:
+    variant, info, settings, count, start_at = args
+    time.sleep(max(0.0, start_at - time.time()))  # every process starts at once
+    if variant == "official":
+        outcome = run_official(info, settings, count)
+    else:
+        outcome = asyncio.run(run_ours(info, settings, count, pace=variant == "paced"))
+    return {
+        "failures": outcome.failures,
+        "latencies": outcome.latencies,
+        "ready_after": outcome.ready_after,
+    }
+
+
+def theoretical_ready(settings: Settings) -> float:
+    """Fixed windows of FREE_SECRETS_LIMIT per route: the get route is the bottleneck, and
+    its last batch can go at the start of the last window it needs."""
+    gets = settings.clients * settings.gets
+    lists = settings.clients
+    windows = max(math.ceil(gets / FREE_SECRETS_LIMIT), math.ceil(lists / FREE_SECRETS_LIMIT))
+    return (windows - 1) * settings.window
+
+
+def measure(variant: str, settings: Settings) -> dict[str, Any]:
+    proc, info = start_server(settings.window)
+    try:
+        asyncio.run(seed(info, settings.gets))
+        asyncio.run(control(info["site_url"], "DELETE", "/stats"))
+        before = asyncio.run(control(info["site_url"], "GET", "/stats"))
+        per_process = [settings.clients // settings.processes] * settings.processes
+        for i in range(settings.clients % settings.processes):
+            per_process[i] += 1
+        start_at = time.time() + 1.0
+        jobs = [(variant, info, settings, n, start_at) for n in per_process if n]
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(len(jobs)) as pool:
+            results = pool.map(worker, jobs)
+        after = asyncio.run(control(info["site_url"], "GET", "/stats"))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    latencies = sorted(x for r in results for x in r["latencies"])
+    ready = [x for r in results for x in r["ready_after"]]
+    reads = [
+        r for r in after["requests"] if r.startswith(("GET /api/v4/secrets", "GET /api/v3/secrets"))
+    ]
+    sent = sum(after["requests"][r] - before["requests"].get(r, 0) for r in reads)
+    minimum = settings.clients * len(needs(settings)) * (1 + settings.rounds)
+    return {
+        "variant": variant,
+        "failed calls": sum(r["failures"] for r in results),
+        "429s received": after["rateLimited"] - before["rateLimited"],
+        "requests sent": sent,
+        "minimum requests": minimum,
+        "requests / minimum": sent / minimum,
+        "all ready after (s)": max(ready) if ready else float("nan"),
+        "theoretical minimum (s)": theoretical_ready(settings),
+        "p50 latency (ms)": statistics.median(latencies) * 1e3 if latencies else float("nan"),
+        "p99 latency (ms)": latencies[int(len(latencies) * 0.99) - 1] * 1e3
+        if latencies
+        else float("nan"),
+    }
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    keys = [k for k in rows[0] if k != "variant"]
+    names = {"paced": "ours, pacing on", "unpaced": "ours, pacing off", "official": "official SDK"}
+    print(f"{'':<26}" + "".join(f"{names[r['variant']]:>20}" for r in rows))
+    for key in keys:
+        cells = []
+        for row in rows:
+            value = row[key]
+            cells.append(f"{value:>20.2f}" if isinstance(value, float) else f"{value:>20}")
+        print(f"{key:<26}" + "".join(cells))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--gets", type=int, default=20)
+    parser.add_argument("--window", type=float, default=0.5, help="rate-limit window (s)")
+    parser.add_argument("--rounds", type=int, default=3, help="windows of reading after start")
+    parser.add_argument("--quick", action="store_true", help="20 clients, 5 gets: a smoke run")
+    parser.add_argument("--json", type=Path, help="also write the table as JSON here")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.clients, args.gets, args.processes = 20, 5, 2
+    settings = Settings(args.clients, args.processes, args.gets, args.window, args.rounds)
+    variants = ["paced", "unpaced"]
+    try:
+        import infisical_sdk  # noqa: F401
+    except ImportError:
+        print("(the official SDK is not installed: its column is left out)")
+    else:
+        variants.append("official")
+    rows = [measure(variant, settings) for variant in variants]
+    print(
+        f"fleet: {settings.clients} clients in {settings.processes} processes, 1 list + "
+        f"{settings.gets} gets each, then {settings.rounds} rounds; Free plan, "
+        f"{settings.window:g}s windows"
+    )
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
