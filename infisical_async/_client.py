@@ -335,10 +335,12 @@ class AsyncInfisicalClient:
         """Close the HTTP session (unless it was given to us). Safe to call twice."""
         if not self._owner or self._transport.closed:
             return
-        # Keepers first: revoking their leases needs the session still open.
+        # Keepers first: revoking their leases needs the session still open. One by one,
+        # in this task: a keeper's own callback may be what is closing the client.
         keepers = list(self._keepers)
         self._keepers.clear()
-        await asyncio.gather(*(keeper.stop() for keeper in keepers))
+        for keeper in keepers:
+            await keeper.stop()
         await self._tokens.aclose()
         await self._transport.aclose()
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._retry import backoff_delay
-from ._ttl import parse_ms
+from ._ttl import MAX_TTL_MS, parse_ms
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -65,6 +65,9 @@ MIN_INTERVAL = 1.0
 leases must not make the keeper spin."""
 MAX_BACKOFF = 30.0
 """Cap of the delay between failed attempts (seconds)."""
+CREATE_TIMEOUT = 60.0
+"""The least time a lease creation may take: an answer lost to a shorter timeout would
+leave credentials behind that nobody can revoke (creates are not idempotent)."""
 
 
 class HeldLease:
@@ -113,10 +116,15 @@ class HeldLease:
 
 
 def granted_seconds(lease: Lease, asked: float) -> float:
-    """The life the server granted a new lease, by its own clock (``asked`` without one)."""
+    """The life the server granted a new lease, by its own clock (``asked`` without one).
+
+    Never more than was asked for: a server claiming a longer life than it can have
+    granted must not make the keeper sleep past the real expiry.
+    """
     if lease.created_at is None:
         return asked
-    return max(0.0, (lease.expire_at - lease.created_at).total_seconds())
+    granted = max(0.0, (lease.expire_at - lease.created_at).total_seconds())
+    return min(granted, asked) if asked > 0 else granted
 
 
 class LeaseKeeper:
@@ -132,11 +140,14 @@ class LeaseKeeper:
         revoke_on_exit: bool,
         grace_period: timedelta,
         min_ttl: timedelta,
+        creator: AsyncLeases | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self._leases = leases
+        self._creator = creator or leases
+        """Creates go through a view with a longer deadline (CREATE_TIMEOUT)."""
         self._name = name
         self._ttl = ttl
         self._ttl_seconds = (parse_ms(ttl) or 0) / 1000
@@ -157,7 +168,9 @@ class LeaseKeeper:
         """The life the current lease was granted (or last extended to), in seconds."""
         self._task: asyncio.Task[None] | None = None
         self._retiring: dict[str, asyncio.Task[None]] = {}
-        """Old leases waiting out their grace period, by lease id."""
+        """Old leases waiting out their grace period (or a failed revocation), by id."""
+        self._creating: set[asyncio.Future[Lease]] = set()
+        """Creates whose caller was cancelled before the answer came: stop() revokes them."""
         self._stopped = False
 
     @property
@@ -168,13 +181,27 @@ class LeaseKeeper:
     async def _new_lease(self) -> tuple[Lease, float]:
         """Lease new credentials; return the lease and its monotonic deadline."""
         sent = self._clock()
-        lease = await self._leases.create(
-            self._name,
-            ttl=self._ttl,
-            path=self._path,
-            environment=self._environment,
-            project_slug=self._project_slug,
+        create = asyncio.ensure_future(
+            self._creator.create(
+                self._name,
+                ttl=self._ttl,
+                path=self._path,
+                environment=self._environment,
+                project_slug=self._project_slug,
+            )
         )
+        create.add_done_callback(lambda t: t.cancelled() or t.exception())
+        self._creating.add(create)
+        try:
+            # shield: cancelled here (the block exits, the caller times out), the request
+            # goes on, and stop() revokes whatever lease it brings.
+            lease = await asyncio.shield(create)
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            self._creating.discard(create)
+            raise
+        self._creating.discard(create)
         granted = granted_seconds(lease, self._ttl_seconds)
         if granted < MIN_INTERVAL:
             # A lease with no life is useless, and switching to it would lease again at
@@ -185,22 +212,24 @@ class LeaseKeeper:
             )
         if lease.dynamic_secret is not None and lease.dynamic_secret.max_ttl:
             parsed = parse_ms(lease.dynamic_secret.max_ttl)
-            self._max_ttl = parsed / 1000 if parsed else None
+            self._max_ttl = min(parsed, MAX_TTL_MS) / 1000 if parsed else None
         return lease, sent + granted
 
     def _headroom(self, lease: Lease) -> float | None:
         """Seconds a renewal may still add before the max TTL (server timestamps only)."""
         if self._max_ttl is None or lease.created_at is None:
             return None
-        limit = lease.created_at + timedelta(seconds=self._max_ttl)
+        try:
+            limit = lease.created_at + timedelta(seconds=self._max_ttl)
+        except OverflowError:  # past the year 9999: no cap worth the name
+            return None
         return (limit - lease.expire_at).total_seconds()
 
     async def _renew(self, held: HeldLease) -> None:
         lease = held.lease
         headroom = self._headroom(lease)
-        ttl = (
-            self._ttl if headroom is None or headroom >= self._ttl_seconds else f"{int(headroom)}s"
-        )
+        asked = self._ttl_seconds if headroom is None else min(self._ttl_seconds, headroom)
+        ttl = self._ttl if asked == self._ttl_seconds else f"{int(asked)}s"
         renewed = await self._leases.renew(
             lease.id,
             ttl=ttl,
@@ -208,8 +237,9 @@ class LeaseKeeper:
             environment=self._environment,
             project_slug=self._project_slug,
         )
-        # The server added to the old expiry: move our deadline by exactly as much.
-        added = (renewed.expire_at - lease.expire_at).total_seconds()
+        # The server added to the old expiry: move our deadline by as much (never more
+        # than was asked for, whatever the answer claims).
+        added = min((renewed.expire_at - lease.expire_at).total_seconds(), max(asked, 1.0))
         if added <= 0:
             raise ResponseValidationError("the renewal did not extend the lease (expireAt)")
         held._lease = attrs.evolve(
@@ -238,7 +268,7 @@ class LeaseKeeper:
         held = self._held
         assert held is not None
         failures = 0
-        while True:
+        while not self._stopped:
             left = held._deadline - self._clock()
             rotate_at = self._span * ROTATE_WHEN_LEFT
             if failures == 0:
@@ -255,10 +285,10 @@ class LeaseKeeper:
             try:
                 if left <= 0:
                     await self._replace(held, "the lease expired before it could be renewed")
-                elif not self._renewal_fits(held.lease):
-                    await self._replace(held, "the max TTL leaves no room for a renewal")
                 elif failures and left <= rotate_at:
                     await self._replace(held, "renewals keep failing")
+                elif not self._renewal_fits(held.lease):
+                    await self._replace(held, "the max TTL leaves no room for a renewal")
                 else:
                     await self._renew(held)
                 failures = 0
@@ -279,7 +309,7 @@ class LeaseKeeper:
                     await self._replace(held, "renewal refused")
                     failures = 0
                     held.last_error = None
-            except Exception as exc:
+            except Exception as exc:  # the keeper must outlive any failure
                 failures += 1
                 await self._report(exc, "renewing the lease failed; retrying")
 
@@ -287,12 +317,14 @@ class LeaseKeeper:
         """Lease new credentials (retrying with backoff), switch to them, retire the old."""
         attempt = 0
         while True:
+            if self._stopped:  # a callback closed the client meanwhile
+                return
             try:
                 lease, deadline = await self._new_lease()
                 break
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # keep trying while the old lease lives
                 attempt += 1
                 await self._report(exc, "leasing new credentials failed; retrying")
                 delay = backoff_delay(attempt, initial=MIN_INTERVAL, rng=self._rng)
@@ -335,11 +367,18 @@ class LeaseKeeper:
                 log.exception("lease keeper: the on_error callback of %s failed", self._name)
 
     async def _retire(self, lease_id: str, delay: float) -> None:
+        """Revoke an old lease after its grace period, retrying (with backoff) until the
+        server confirms; stop() makes a last attempt for whatever is still pending."""
         await self._sleep(delay)
-        await self._revoke(lease_id)
+        attempt = 0
+        while not await self._revoke(lease_id):
+            attempt += 1
+            delay = backoff_delay(attempt, initial=MIN_INTERVAL, rng=self._rng) or MIN_INTERVAL
+            await self._sleep(min(delay, MAX_BACKOFF))
         self._retiring.pop(lease_id, None)
 
-    async def _revoke(self, lease_id: str) -> None:
+    async def _revoke(self, lease_id: str) -> bool:
+        """Revoke a lease; True once it is gone (also when it already was)."""
         try:
             await self._leases.delete(
                 lease_id,
@@ -349,7 +388,7 @@ class LeaseKeeper:
             )
         except NotFoundError:
             pass  # already expired and purged
-        except Exception as exc:
+        except Exception as exc:  # reported; the caller decides whether to try again
             log.warning(
                 "lease keeper: revoking lease %s of %s failed: %s: %s",
                 lease_id,
@@ -357,35 +396,43 @@ class LeaseKeeper:
                 type(exc).__name__,
                 exc,
             )
+            return False
+        return True
 
     async def stop(self) -> None:
         """Stop renewing; revoke old leases now and the current one if configured.
 
         Idempotent: the second call (a client closed while the ``keep`` block was open,
-        then the block ending) does nothing.
+        then the block ending) does nothing. Safe from the keeper's own callbacks: the
+        loop then ends once the callback returns. Creates still in flight are waited for
+        and their leases revoked.
         """
         if self._stopped:
             return
         self._stopped = True
         if self._held is not None:
             self._held._stopped = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        retiring = list(self._retiring.items())
-        for _, task in retiring:
+        task, self._task = self._task, None
+        if task is not None and task is not asyncio.current_task():
             task.cancel()
-        for _, task in retiring:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        retiring = list(self._retiring.items())
+        for _, pending in retiring:
+            pending.cancel()
+        for _, pending in retiring:
+            with contextlib.suppress(asyncio.CancelledError):
+                await pending
         self._retiring.clear()
         # Old leases still in their grace period hold live credentials: revoke them now.
         ids = [lease_id for lease_id, _ in retiring]
+        for create in list(self._creating):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                ids.append((await create).id)
+        self._creating.clear()
         if self._revoke_on_exit and self._held is not None:
             ids.append(self._held.lease.id)
-        await asyncio.gather(*(self._revoke(lease_id) for lease_id in ids))
+        await asyncio.gather(*(self._revoke(lease_id) for lease_id in dict.fromkeys(ids)))
 
 
 def _transient(exc: APIStatusError) -> bool:

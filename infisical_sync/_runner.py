@@ -172,14 +172,19 @@ _RUNNERS: weakref.WeakSet[PortalRunner] = weakref.WeakSet()
 
 def _abandon_after_fork() -> None:
     """In a forked child no runner's loop thread exists. Its loop's epoll instance is the
-    parent's, so the child must never unregister anything from it: close the child's
-    descriptor of it (later epoll calls fail harmlessly) and forget the connections."""
+    parent's, so the child must never unregister anything from it: point the child's
+    descriptor of it at /dev/null (later epoll calls fail harmlessly, and the number stays
+    taken, so no file of the child's can get it) and forget the connections."""
     for runner in list(_RUNNERS):
         runner._closed = True
         selector = getattr(runner._loop, "_selector", None)
         if selector is not None:
             with contextlib.suppress(OSError, ValueError, AttributeError):
-                os.close(selector.fileno())
+                null = os.open(os.devnull, os.O_RDONLY)
+                try:
+                    os.dup2(null, selector.fileno())
+                finally:
+                    os.close(null)
         if runner._client is not None:
             runner._client._abandon_after_fork()
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .._keeper import ErrorCallback, HeldLease, LeaseKeeper, RotateCallback
+from .._keeper import CREATE_TIMEOUT, ErrorCallback, HeldLease, LeaseKeeper, RotateCallback
 from .._retry import RetryMode
 from .._serde import structure
 from .._ttl import TTLInput, ttl_to_wire
@@ -18,9 +18,10 @@ from ..models import Lease
 from ._base import AsyncResource, segment, unwrap
 
 if TYPE_CHECKING:
-    pass
+    from .._client import AsyncInfisicalClient
 
 __all__ = ["AsyncLeases"]
+
 
 _BASE = "/api/v1/dynamic-secrets/leases"
 
@@ -250,13 +251,30 @@ class AsyncLeases(AsyncResource):
             revoke_on_exit=revoke_on_exit,
             grace_period=grace_period,
             min_ttl=client.min_ttl,
+            creator=_patient(client).dynamic_secrets.leases,
             clock=client._clock,
             sleep=client._sleep,
         )
-        held = await keeper.start()
         client._keepers.add(keeper)
+        try:
+            held = await keeper.start()
+        except BaseException:
+            # Cancelled or failed while leasing: a lease whose answer is still on its way
+            # must be revoked all the same.
+            client._keepers.discard(keeper)
+            await keeper.stop()
+            raise
         try:
             yield held
         finally:
             client._keepers.discard(keeper)
             await keeper.stop()
+
+
+def _patient(client: AsyncInfisicalClient) -> AsyncInfisicalClient:
+    """A view whose deadline leaves a lease creation time to answer (CREATE_TIMEOUT)."""
+    timeout = client._request_timeout or client._transport.timeout
+    total = timeout.total
+    if total is None or total >= CREATE_TIMEOUT:
+        return client
+    return client.with_options(timeout=CREATE_TIMEOUT)

@@ -23,6 +23,7 @@ from infisical_async import (
     ResponseValidationError,
     UniversalAuth,
 )
+from infisical_async._keeper import LeaseKeeper
 from infisical_async.testing import EmbeddedServer
 
 from ..conftest import ServeApp, make_client
@@ -66,11 +67,15 @@ class VirtualTime:
         """Wait until the keeper is parked in a sleep with no budget left."""
         await asyncio.wait_for(self._idle.wait(), 10)
 
-    async def run(self, sleeps: int) -> None:
-        """Let the keeper take ``sleeps`` more sleeps, then wait until it parks again."""
+    def release(self, sleeps: int) -> None:
+        """Let the keeper take ``sleeps`` more sleeps (without waiting for it to park)."""
         self._budget += sleeps
         self._idle.clear()
         self._resume.set()
+
+    async def run(self, sleeps: int) -> None:
+        """Let the keeper take ``sleeps`` more sleeps, then wait until it parks again."""
+        self.release(sleeps)
         await self.idle()
 
 
@@ -275,15 +280,25 @@ async def test_keepers_started_through_views_stop_with_the_client(
         await keeper.__aexit__(None, None, None)  # the block ending later: nothing to do
 
 
-def lease_server(*, life: float, renew_adds: float) -> tuple[web.Application, dict[str, int]]:
-    """Lease routes of a server whose answers are consistent but useless: new leases with
-    ``life`` seconds, renewals adding ``renew_adds`` seconds."""
+def lease_server(
+    *,
+    life: float,
+    renew_adds: float,
+    max_ttl: str = "1d",
+    renew_status: int = 200,
+    delete_failures: int = 0,
+) -> tuple[web.Application, dict[str, int]]:
+    """Lease routes of a server whose answers are consistent but odd: new leases claiming
+    ``life`` seconds, renewals claiming ``renew_adds`` more (or failing with
+    ``renew_status``), the first ``delete_failures`` revocations failing with 500."""
     counts = {"create": 0, "renew": 0, "delete": 0}
+    failing = {"delete": delete_failures}
     base = datetime(2030, 1, 1, tzinfo=timezone.utc)
     expiry: dict[str, datetime] = {}
 
     def lease(lease_id: str) -> dict[str, Any]:
-        return {"id": lease_id, "expireAt": iso(expiry[lease_id]), "createdAt": iso(base)}
+        expire = expiry.get(lease_id, base)
+        return {"id": lease_id, "expireAt": iso(expire), "createdAt": iso(base)}
 
     async def create(_: web.Request) -> web.Response:
         counts["create"] += 1
@@ -297,7 +312,7 @@ def lease_server(*, life: float, renew_adds: float) -> tuple[web.Application, di
                     "name": "pg",
                     "type": "sql-database",
                     "defaultTTL": "1h",
-                    "maxTTL": "1d",
+                    "maxTTL": max_ttl,
                 },
                 "data": {"U": "u"},
             }
@@ -305,12 +320,19 @@ def lease_server(*, life: float, renew_adds: float) -> tuple[web.Application, di
 
     async def renew(request: web.Request) -> web.Response:
         counts["renew"] += 1
+        if renew_status != 200:
+            body = {"statusCode": renew_status, "message": "no", "error": "Error"}
+            return web.json_response(body, status=renew_status)
         lease_id = request.match_info["id"]
         expiry[lease_id] += timedelta(seconds=renew_adds)
         return web.json_response({"lease": lease(lease_id)})
 
     async def delete(request: web.Request) -> web.Response:
         counts["delete"] += 1
+        if failing["delete"] > 0:
+            failing["delete"] -= 1
+            body = {"statusCode": 500, "message": "provider down", "error": "Error"}
+            return web.json_response(body, status=500)
         return web.json_response({"lease": lease(request.match_info["id"])})
 
     app = web.Application()
@@ -364,3 +386,103 @@ async def test_a_renewal_that_extends_nothing_counts_as_failed(local_app: ServeA
             assert counts["renew"] >= 2 and held.expires_in >= 40
     # the replaced lease (again on exit if its revocation was still in flight) and the current
     assert counts["delete"] in (2, 3)
+
+
+async def test_a_claimed_life_beyond_what_was_asked_is_not_believed(
+    local_app: ServeApp,
+) -> None:
+    # Years, supposedly (within the max TTL, so renewals still fit).
+    app, _ = lease_server(life=10**8, renew_adds=10**8, max_ttl="10y")
+    async with lease_client(await local_app(app)) as client:
+        time = use_virtual_time(client)
+        async with client.dynamic_secrets.leases.keep("pg", ttl="2m") as held:
+            await time.idle()
+            assert held.expires_in <= 120
+            await time.run(1)
+            assert held.renewals == 1 and held.expires_in <= 2 * 120  # +2 min at most
+
+
+async def test_an_absurd_max_ttl_does_not_stop_rotation(local_app: ServeApp) -> None:
+    app, counts = lease_server(
+        life=120, renew_adds=120, max_ttl="99999999999999y", renew_status=503
+    )
+    async with lease_client(await local_app(app)) as client:
+        time = use_virtual_time(client)
+        async with client.dynamic_secrets.leases.keep(
+            "pg", ttl="2m", grace_period=timedelta(0)
+        ) as held:
+            await time.idle()
+            for _ in range(20):
+                await time.run(1)
+                assert held.expires_in > 0
+                if held.rotations:
+                    break
+            assert held.rotations == 1 and counts["create"] == 2
+
+
+async def test_a_failed_revocation_of_an_old_lease_is_retried(local_app: ServeApp) -> None:
+    app, counts = lease_server(life=120, renew_adds=120, delete_failures=2)
+    async with lease_client(await local_app(app)) as client:
+
+        async def instant(_: float) -> None:
+            await asyncio.sleep(0)
+
+        keeper = LeaseKeeper(
+            client.dynamic_secrets.leases,
+            "pg",
+            ttl="2m",
+            location={"path": "/", "environment": "dev", "project_slug": "p"},
+            on_rotate=None,
+            revoke_on_exit=True,
+            grace_period=timedelta(0),
+            min_ttl=timedelta(minutes=1),
+            sleep=instant,
+        )
+        await keeper._retire("lease-1", 0)
+    assert counts["delete"] == 3  # two failures, then revoked
+
+
+@pytest.mark.parametrize("callback", ["on_error", "on_rotate"])
+async def test_closing_the_client_from_a_keeper_callback(
+    pg_env: tuple[EmbeddedServer, AsyncInfisicalClient, VirtualTime], callback: str
+) -> None:
+    server, client, time = pg_env
+    closed = asyncio.Event()
+
+    async def close_client(_: object) -> None:
+        await client.aclose()
+        closed.set()
+
+    options: dict[str, Any] = {callback: close_client}
+    status = 503 if callback == "on_error" else 400  # a failure, or a refusal: rotation
+    keeper = client.dynamic_secrets.leases.keep("pg", ttl="2m", **options)
+    held = await keeper.__aenter__()
+    await time.idle()
+    server.control.fail_next(5, status=status, path="/renew$")
+    time.release(1)  # one more wait: the renewal fails, the callback closes the client
+    await asyncio.wait_for(closed.wait(), 5)
+    assert client.closed and not held.healthy
+    assert server.control.active_leases == 0  # every lease revoked on the way out
+    await keeper.__aexit__(None, None, None)
+
+
+@pytest.mark.parametrize("when", ["entering the block", "replacing a lost lease"])
+async def test_a_lease_whose_create_was_cut_short_is_revoked(
+    pg_env: tuple[EmbeddedServer, AsyncInfisicalClient, VirtualTime], when: str
+) -> None:
+    server, client, time = pg_env
+    if when == "entering the block":
+        server.control.delay_next(1, seconds=0.5, path="/leases$", method="POST")
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                async with client.dynamic_secrets.leases.keep("pg", ttl="2m"):
+                    raise AssertionError("never entered")
+    else:
+        async with client.dynamic_secrets.leases.keep("pg", ttl="2m") as held:
+            await time.idle()
+            await client.dynamic_secrets.leases.delete(held.lease.id)
+            server.control.delay_next(1, seconds=0.5, path="/leases$", method="POST")
+            time.release(1)  # let the keeper find the lease gone and lease again...
+            await asyncio.sleep(0.2)  # ... and leave the block while that is in flight
+    assert server.control.request_count(CREATE) >= 1
+    assert server.control.active_leases == 0  # the late answer's lease was revoked

@@ -234,3 +234,25 @@ def test_a_view_keeps_its_owner_alive(server: EmbeddedServer) -> None:
     assert len(view.secrets.list()) == 0  # the owner was not finalized under the view
     view._parent.close()  # type: ignore[attr-defined]
     assert isinstance(view._parent, InfisicalClient)  # type: ignore[attr-defined]
+
+
+def test_a_forked_child_never_reuses_the_parents_epoll_descriptor(
+    server: EmbeddedServer,
+) -> None:
+    code, _, err = run_script(
+        server,
+        """
+        client = make_client()
+        client.secrets.list()
+        epoll_fd = client._runner._loop._selector.fileno()
+        pid = os.fork()
+        if pid == 0:
+            read_end, write_end = os.pipe()  # takes the lowest free numbers
+            os._exit(0 if epoll_fd not in (read_end, write_end) else 9)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, "the child reused the epoll number"
+        client.secrets.list()
+        client.close()
+        """,
+    )
+    assert code == 0, err
