@@ -147,7 +147,8 @@ def build_app(ctx: Context) -> web.Application:
             response = _error_response(
                 ctx, 500, "Something went wrong", "InternalServerError", req_id
             )
-        response.headers["X-Request-Id"] = req_id
+        if not ctx.legacy:  # recorded: no request id anywhere from the 2024 server
+            response.headers["X-Request-Id"] = req_id
         response.headers["Date"] = formatdate(wall_time(), usegmt=True)
         if verdict is not None:
             response.headers.update(verdict.headers())
