@@ -407,18 +407,26 @@ def can_log_in(dsn: str | None, credentials: Any) -> bool | None:
     return asyncio.run(attempt())
 
 
-@op("dynamic_secrets.create / get / list / update / delete")
-def test_dynamic_secret_crud(sdk: Any, target: Target, dynamic: Dynamic) -> None:
+@op("dynamic_secrets.get / list")
+def test_dynamic_secret_reads(sdk: Any, dynamic: Dynamic) -> None:
+    got = sdk.dynamic_secrets.get(dynamic.name, path=dynamic.path)
+    assert got.name == dynamic.name and got.default_ttl
+    assert dynamic.name in [d.name for d in sdk.dynamic_secrets.list(path=dynamic.path)]
+    with pytest.raises(NotFoundError):
+        sdk.dynamic_secrets.get(dynamic.name + "-nope", path=dynamic.path)
+
+
+@op("dynamic_secrets.create / update / delete")
+def test_dynamic_secret_writes(sdk: Any, target: Target, dynamic: Dynamic) -> None:
     if target.embedded is None:
         pytest.skip("creating a dynamic secret needs database admin credentials")
     got = sdk.dynamic_secrets.get(dynamic.name)
-    assert (got.name, got.type, got.default_ttl) == (dynamic.name, "sql-database", "10m")
+    assert (got.type, got.default_ttl, got.max_ttl) == ("sql-database", "10m", "1h")
     assert "password" not in repr(got)
-    assert dynamic.name in [d.name for d in sdk.dynamic_secrets.list()]
     updated = sdk.dynamic_secrets.update(dynamic.name, default_ttl="20m")
     assert updated.default_ttl == "20m"
-    with pytest.raises(NotFoundError):
-        sdk.dynamic_secrets.get(dynamic.name + "-nope")
+    assert sdk.dynamic_secrets.delete(dynamic.name).name == dynamic.name
+    assert dynamic.name not in [d.name for d in sdk.dynamic_secrets.list()]
 
 
 @op("leases.create / get / list / renew / revoke (credentials log in, then refused)")
