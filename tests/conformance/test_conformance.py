@@ -429,8 +429,9 @@ def test_dynamic_secret_writes(sdk: Any, target: Target, dynamic: Dynamic) -> No
     assert dynamic.name not in [d.name for d in sdk.dynamic_secrets.list()]
 
 
-@op("leases.create / get / list / renew / revoke (credentials log in, then refused)")
+@op("leases.create / get / list / renew / revoke")
 def test_lease_lifecycle(sdk: Any, dynamic: Dynamic, cleanup: list[Any]) -> None:
+    """Leased credentials log in to PostgreSQL, and are refused once revoked."""
     leases = sdk.dynamic_secrets.leases
     lease = leases.create(dynamic.name, ttl="5m", path=dynamic.path)
     cleanup.append(lambda: leases.delete(lease.id, force=True, path=dynamic.path))
