@@ -94,6 +94,10 @@ def add_secret_routes(app: web.Application, ctx: Context, api: Api) -> None:
     def folder_or_404(env: str, path: str) -> None:
         ctx.check_environment(env)
         if state.folder(env, path) is None:
+            if not ctx.current:  # recorded on the 2024 server (V5)
+                raise ApiError(
+                    404, "Folder not found for the given environment slug & secret path", "NotFound"
+                )
             raise ApiError(
                 404,
                 f"Folder with path '{path}' in environment with slug '{env}' not found",
