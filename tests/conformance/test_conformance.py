@@ -73,6 +73,14 @@ def kms_limits(target: Target) -> Any:
         raise
 
 
+def forget_keys(sdk: Any, name: str) -> None:
+    """Delete the KMS keys called ``name`` (found by name: a create whose answer failed
+    to parse has still made its key)."""
+    for key in sdk.kms.keys.list(search=name).keys:
+        if key.name == name:
+            sdk.kms.keys.delete(key.id)
+
+
 def op(name: str) -> pytest.MarkDecorator:
     return pytest.mark.operation(name)
 
@@ -109,8 +117,8 @@ def test_project_by_slug(sdk: Any, target: Target) -> None:
 @op("secrets.create / get")
 def test_create_and_get(sdk: Any, cleanup: list[Any], names: Names) -> None:
     key = names.key("a")
-    created = sdk.secrets.create(key, "  value-1  ", comment="made by the conformance suite")
     cleanup.append(lambda: sdk.secrets.delete(key))
+    created = sdk.secrets.create(key, "  value-1  ", comment="made by the conformance suite")
     assert (created.key, created.value) == (key, "value-1")  # the server trims values
     got = sdk.secrets.get(key)
     assert (got.key, got.value, got.comment) == (key, "value-1", "made by the conformance suite")
@@ -139,8 +147,8 @@ def test_request_id(sdk: Any, target: Target, names: Names) -> None:
 @op("secrets.get(version=)")
 def test_get_old_version(sdk: Any, target: Target, cleanup: list[Any], names: Names) -> None:
     key = names.key("ver")
-    sdk.secrets.create(key, "first")
     cleanup.append(lambda: sdk.secrets.delete(key))
+    sdk.secrets.create(key, "first")
     updated = sdk.secrets.update(key, value="second")
     assert updated.value == "second" and updated.version == 2
     assert sdk.secrets.get(key).value == "second"
@@ -153,8 +161,8 @@ def test_get_old_version(sdk: Any, target: Target, cleanup: list[Any], names: Na
 @op("secrets.update: value and comment")
 def test_update(sdk: Any, cleanup: list[Any], names: Names) -> None:
     key = names.key("upd")
-    sdk.secrets.create(key, "v1")
     cleanup.append(lambda: sdk.secrets.delete(key))
+    sdk.secrets.create(key, "v1")
     sdk.secrets.update(key, value="v2", comment="changed")
     got = sdk.secrets.get(key)
     assert (got.value, got.comment) == ("v2", "changed")
@@ -165,8 +173,8 @@ def test_update(sdk: Any, cleanup: list[Any], names: Names) -> None:
 @op("secrets.update: rename without a value")
 def test_rename(sdk: Any, cleanup: list[Any], names: Names) -> None:
     key, new = names.key("old"), names.key("new")
-    sdk.secrets.create(key, "kept-value")
     cleanup.append(lambda: sdk.secrets.delete(key))
+    sdk.secrets.create(key, "kept-value")
     cleanup.append(lambda: sdk.secrets.delete(new))
     renamed = sdk.secrets.update(key, new_name=new)
     assert renamed.key == new
@@ -178,8 +186,8 @@ def test_rename(sdk: Any, cleanup: list[Any], names: Names) -> None:
 @op("secrets.delete")
 def test_delete(sdk: Any, cleanup: list[Any], names: Names) -> None:
     key = names.key("del")
-    sdk.secrets.create(key, "x")
     cleanup.append(lambda: sdk.secrets.delete(key))
+    sdk.secrets.create(key, "x")
     assert sdk.secrets.delete(key).key == key
     with pytest.raises(NotFoundError):
         sdk.secrets.delete(key)
@@ -189,10 +197,10 @@ def test_delete(sdk: Any, cleanup: list[Any], names: Names) -> None:
 def test_list(sdk: Any, target: Target, cleanup: list[Any], names: Names) -> None:
     base, ref = names.key("base"), names.key("ref")
     folder = names.slug("list")
-    sdk.folders.create(folder)
     cleanup.append(lambda: sdk.folders.delete(folder))
-    sdk.secrets.create(base, "b")
+    sdk.folders.create(folder)
     cleanup.append(lambda: sdk.secrets.delete(base))
+    sdk.secrets.create(base, "b")
     reference = "${" + f"{target.environment}.{base}" + "}-x"  # the root folder's key
     sdk.secrets.create(ref, reference, secret_path="/" + folder)
     listed = sdk.secrets.list(secret_path="/" + folder)
@@ -206,8 +214,8 @@ def test_list(sdk: Any, target: Target, cleanup: list[Any], names: Names) -> Non
 @op("secrets.load_into_environ")
 def test_load_into_environ(sdk: Any, cleanup: list[Any], names: Names) -> None:
     folder = names.slug("env")
-    sdk.folders.create(folder)
     cleanup.append(lambda: sdk.folders.delete(folder))
+    sdk.folders.create(folder)
     key = names.key("env")
     sdk.secrets.create(key, "from-infisical", secret_path="/" + folder)
     environ = {key: "already-set"}
@@ -223,8 +231,9 @@ def test_load_into_environ(sdk: Any, cleanup: list[Any], names: Names) -> None:
 @op("secrets.batch_create / batch_update / batch_delete")
 def test_batch(sdk: Any, cleanup: list[Any], names: Names) -> None:
     a, b = names.key("ba"), names.key("bb")
+    cleanup.append(lambda: sdk.secrets.delete(a))
+    cleanup.append(lambda: sdk.secrets.delete(b))
     created = sdk.secrets.batch_create({a: "1", b: "2"})
-    cleanup.append(lambda: sdk.secrets.batch_delete([a, b]))
     assert sorted(s.key for s in created) == sorted([a, b])
     with pytest.raises(InfisicalError):  # all or nothing: one name exists
         sdk.secrets.batch_create([NewSecret(key=a, value="x")])
@@ -240,8 +249,8 @@ def test_batch(sdk: Any, cleanup: list[Any], names: Names) -> None:
 @op("secrets.batch_update(mode='upsert')")
 def test_batch_upsert(sdk: Any, target: Target, cleanup: list[Any], names: Names) -> None:
     a, new = names.key("ua"), names.key("un")
-    sdk.secrets.create(a, "1")
     cleanup.append(lambda: sdk.secrets.delete(a))
+    sdk.secrets.create(a, "1")
     cleanup.append(lambda: sdk.secrets.delete(new))
     try:
         updated = sdk.secrets.batch_update(
@@ -256,8 +265,8 @@ def test_batch_upsert(sdk: Any, target: Target, cleanup: list[Any], names: Names
 @op("folders.create / list / delete")
 def test_folders(sdk: Any, cleanup: list[Any], names: Names) -> None:
     top = names.slug("top")
-    created = sdk.folders.create(top)
     cleanup.append(lambda: sdk.folders.delete(top))
+    created = sdk.folders.create(top)
     assert created.name == top
     inner = names.slug("in")
     sdk.folders.create(inner, path="/" + top)
@@ -275,9 +284,9 @@ def test_folders(sdk: Any, cleanup: list[Any], names: Names) -> None:
 @op("kms.keys.create / list / update / delete")
 def test_kms_keys(sdk: Any, target: Target, cleanup: list[Any], names: Names) -> None:
     name = names.slug("key")
+    cleanup.append(lambda: forget_keys(sdk, name))
     with kms_limits(target):
         key = sdk.kms.keys.create(name, description="conformance")
-    cleanup.append(lambda: sdk.kms.keys.delete(key.id))
     assert key.name == name and not key.is_disabled
     assert key.key_usage in (None, "encrypt-decrypt")
     assert name in [k.name for k in sdk.kms.keys.list(search=name).keys]
@@ -288,9 +297,9 @@ def test_kms_keys(sdk: Any, target: Target, cleanup: list[Any], names: Names) ->
 
 @op("kms.encrypt / decrypt")
 def test_kms_encrypt(sdk: Any, target: Target, cleanup: list[Any], names: Names) -> None:
+    cleanup.append(lambda: forget_keys(sdk, names.slug("enc")))
     with kms_limits(target):
         key = sdk.kms.keys.create(names.slug("enc"))
-    cleanup.append(lambda: sdk.kms.keys.delete(key.id))
     for payload in (b"", b"hello", bytes(range(256))):
         ciphertext = sdk.kms.encrypt(key.id, payload)
         assert isinstance(ciphertext, str) and ciphertext != base64.b64encode(payload).decode()
@@ -300,9 +309,9 @@ def test_kms_encrypt(sdk: Any, target: Target, cleanup: list[Any], names: Names)
 @op("kms.keys.get / get_by_name")
 def test_kms_get(sdk: Any, target: Target, cleanup: list[Any], names: Names) -> None:
     name = names.slug("get")
+    cleanup.append(lambda: forget_keys(sdk, name))
     with kms_limits(target):
         key = sdk.kms.keys.create(name)
-    cleanup.append(lambda: sdk.kms.keys.delete(key.id))
     with kms_limits(target):
         assert sdk.kms.keys.get(key.id).name == name
     assert sdk.kms.keys.get_by_name(name).id == key.id
@@ -310,6 +319,7 @@ def test_kms_get(sdk: Any, target: Target, cleanup: list[Any], names: Names) -> 
 
 @op("kms.sign / verify / public_key / signing_algorithms")
 def test_kms_sign(sdk: Any, target: Target, cleanup: list[Any], names: Names) -> None:
+    cleanup.append(lambda: forget_keys(sdk, names.slug("sig")))
     with kms_limits(target):
         try:
             key = sdk.kms.keys.create(
@@ -319,7 +329,6 @@ def test_kms_sign(sdk: Any, target: Target, cleanup: list[Any], names: Names) ->
             if getattr(exc, "status_code", None) in (401, 422):  # no asymmetric keys there
                 limitation(target, "kms-symmetric-only")
             raise
-    cleanup.append(lambda: sdk.kms.keys.delete(key.id))
     algorithm = "ECDSA_SHA_256"
     with kms_limits(target):
         assert algorithm in sdk.kms.signing_algorithms(key.id)
@@ -359,6 +368,7 @@ def dynamic(
     dsn = request.getfixturevalue("databases")["postgres"]
     url = urlsplit(dsn)
     name = names.slug("pg")
+    cleanup.append(lambda: sdk.dynamic_secrets.delete(name, force=True))
     sdk.dynamic_secrets.create(
         name,
         default_ttl="10m",
@@ -375,7 +385,6 @@ def dynamic(
             renew_statement=PG_RENEW,
         ),
     )
-    cleanup.append(lambda: sdk.dynamic_secrets.delete(name, force=True))
     return Dynamic(name, "/", dsn)
 
 
