@@ -20,10 +20,11 @@ from typing import Any
 
 import pytest
 
-from infisical_async import AsyncInfisicalClient, InfisicalError, UniversalAuth
+from infisical_async import AsyncInfisicalClient, InfisicalError, TokenAuth, UniversalAuth
 from infisical_async.resources._base import AsyncResource
 from infisical_async.testing import EmbeddedServer
 from infisical_sync import InfisicalClient
+from infisical_sync import TokenAuth as SyncTokenAuth
 from infisical_sync import UniversalAuth as SyncUniversalAuth
 
 EMBEDDED_MODES = ("current", "2025", "2024")
@@ -174,9 +175,12 @@ def flavour(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def sdk(target: Target, flavour: str, async_bridge: AsyncBridge) -> Iterator[Any]:
-    """A logged-in client of ``target`` with the blocking API, from either package."""
+@contextlib.contextmanager
+def open_client(
+    target: Target, flavour: str, bridge: AsyncBridge, *, token: str | None = None
+) -> Iterator[Any]:
+    """A client of ``target`` with the blocking API, from either package: Universal Auth
+    with the target's identity, or a ready access token."""
     options: dict[str, Any] = {
         "site_url": target.site_url,
         "project_id": target.project_id,
@@ -185,20 +189,47 @@ def sdk(target: Target, flavour: str, async_bridge: AsyncBridge) -> Iterator[Any
         "timeout": 30,
     }
     if flavour == "sync":
-        auth = SyncUniversalAuth(client_id=target.client_id, client_secret=target.client_secret)
-        with InfisicalClient(auth=auth, **options) as client:
+        sync_auth: Any = (
+            SyncTokenAuth(token=token)
+            if token
+            else SyncUniversalAuth(client_id=target.client_id, client_secret=target.client_secret)
+        )
+        with InfisicalClient(auth=sync_auth, **options) as client:
             yield client
         return
 
     async def make() -> AsyncInfisicalClient:
-        auth = UniversalAuth(client_id=target.client_id, client_secret=target.client_secret)
+        auth: Any = (
+            TokenAuth(token=token)
+            if token
+            else UniversalAuth(client_id=target.client_id, client_secret=target.client_secret)
+        )
         return AsyncInfisicalClient(auth=auth, **options)
 
-    client = async_bridge.run(make())
+    client = bridge.run(make())
     try:
-        yield Blocking(client, async_bridge)
+        yield Blocking(client, bridge)
     finally:
-        async_bridge.run(client.aclose())
+        bridge.run(client.aclose())
+
+
+@pytest.fixture
+def sdk(target: Target, flavour: str, async_bridge: AsyncBridge) -> Iterator[Any]:
+    """A client of ``target`` (Universal Auth) with the blocking API, from either package."""
+    with open_client(target, flavour, async_bridge) as client:
+        yield client
+
+
+@pytest.fixture
+def token_client(
+    target: Target, flavour: str, async_bridge: AsyncBridge
+) -> Callable[[str], contextlib.AbstractContextManager[Any]]:
+    """Open a client of the same package that authenticates with a given access token."""
+
+    def opener(token: str) -> contextlib.AbstractContextManager[Any]:
+        return open_client(target, flavour, async_bridge, token=token)
+
+    return opener
 
 
 class Names:

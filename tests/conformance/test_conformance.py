@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from infisical_async import (
+    AuthenticationError,
     BadRequestError,
     InfisicalError,
     NewSecret,
@@ -96,6 +97,19 @@ def test_token_lifecycle(sdk: Any, target: Target) -> None:
     sdk.auth.revoke()
     assert sdk.auth.access_token is None
     assert sdk.projects.get().id == target.project_id  # logs in again by itself
+
+
+@op("TokenAuth / auth.set_access_token")
+def test_ready_token(sdk: Any, token_client: Any, target: Target) -> None:
+    token = sdk.auth.universal_auth.login(target.client_id, target.client_secret).access_token
+    with token_client(token) as by_token:
+        assert by_token.projects.get().id == target.project_id
+        assert by_token.auth.access_token == token
+    with token_client("not-a-valid-token") as wrong:
+        with pytest.raises(AuthenticationError):
+            wrong.projects.get()
+        wrong.auth.set_access_token(token)
+        assert wrong.projects.get().id == target.project_id
 
 
 @op("projects.get / list_environments")
