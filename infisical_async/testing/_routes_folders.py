@@ -100,7 +100,7 @@ def add_folder_routes(app: web.Application, ctx: Context) -> None:
             "environment": F("str", required=True),
             "path": F("str", default="/"),
         }
-        if key == "projectId":  # v1 lists one level and has no `recursive`
+        if key == "projectId":  # only v2 has `recursive`: v1 lists one level
             schema["recursive"] = F("str", default="false")
         q = validate(request.query, schema, query=True)
         ctx.check_project_id(q[key])
@@ -122,17 +122,17 @@ def add_folder_routes(app: web.Application, ctx: Context) -> None:
 
     async def delete_folder(request: web.Request) -> web.Response:
         ctx.authenticate(request)
-        key = project_key(request)
+        v1 = project_key(request) == "workspaceId"
         body = validate(
             await ctx.body(request),
             {
-                key: F("str", required=True),
+                project_key(request): F("str", required=True),
                 "environment": F("str", required=True),
                 "path": F("str", default="/"),
                 "forceDelete": F("bool", default=False),
             },
         )
-        ctx.check_project_id(body[key])
+        ctx.check_project_id(body[project_key(request)])
         env, path = body["environment"], normalize_path(body["path"])
         parent = parent_or_404(env, path)
         key = request.match_info["idOrName"]
@@ -154,9 +154,7 @@ def add_folder_routes(app: web.Application, ctx: Context) -> None:
         ]:
             del state.folders[fkey]
             state.secrets.pop(fkey, None)
-        return ctx.json(
-            {"folder": v1_json(target) if key == "workspaceId" else folder_json(target)}
-        )
+        return ctx.json({"folder": v1_json(target) if v1 else folder_json(target)})
 
     project_created = iso(now_utc())
 

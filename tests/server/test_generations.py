@@ -60,8 +60,7 @@ async def test_routes_of_the_older_generations(raw_in: Raw) -> None:
         "/api/v1/folders",
         json={"workspaceId": project, "environment": "dev", "name": "rec-folder", "path": "/"},
     )
-    assert status == 200
-    assert set(body["folder"]) == {
+    v1_folder = {
         "id",
         "name",
         "version",
@@ -71,6 +70,17 @@ async def test_routes_of_the_older_generations(raw_in: Raw) -> None:
         "parentId",
         "isReserved",
     }
+    assert status == 200 and set(body["folder"]) == v1_folder
+    status, body, _ = await raw.call(
+        "GET", "/api/v1/folders", params={"workspaceId": project, "environment": "dev"}
+    )
+    assert [set(f) for f in body["folders"]] == [v1_folder]
+    status, body, _ = await raw.call(
+        "DELETE",
+        f"/api/v1/folders/{body['folders'][0]['id']}",
+        json={"workspaceId": project, "environment": "dev", "path": "/"},
+    )
+    assert status == 200 and set(body["folder"]) == v1_folder
     # An unknown environment or folder lists as empty; writing there is a 404.
     for params in ({"environment": "nope"}, {"environment": "dev", "secretPath": "/missing"}):
         status, body, _ = await raw.call(
