@@ -659,8 +659,23 @@ def add_import_and_tag_routes(app: web.Application, ctx: Context) -> None:
         ctx.check_project_id(request.match_info["projectId"])
         return ctx.json({"workspaceTags": list(state.tags.values())})
 
+    async def delete_tag(request: web.Request) -> web.Response:
+        ctx.authenticate(request)
+        ctx.check_project_id(request.match_info["projectId"])
+        tag = state.tags.pop(request.match_info["tagId"], None)
+        if tag is None:
+            raise ApiError(404, "Tag not found", "NotFound")
+        for bucket in state.secrets.values():
+            for record in bucket.values():
+                if tag["id"] in record.tag_ids:
+                    record.tag_ids = [t for t in record.tag_ids if t != tag["id"]]
+        return ctx.json({"workspaceTag": tag})
+
     app.router.add_post("/api/v1/secret-imports", create_import)
     app.router.add_get("/api/v1/secret-imports", list_imports)
-    for prefix in ("/api/v1/workspace", "/api/v1/projects"):
+    # (Older servers have no /api/v1/projects routes at all.)
+    prefixes = ("/api/v1/workspace", "/api/v1/projects") if ctx.current else ("/api/v1/workspace",)
+    for prefix in prefixes:
         app.router.add_post(prefix + "/{projectId}/tags", create_tag)
         app.router.add_get(prefix + "/{projectId}/tags", list_tags)
+        app.router.add_delete(prefix + "/{projectId}/tags/{tagId}", delete_tag)
