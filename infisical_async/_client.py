@@ -24,6 +24,7 @@ from ._constants import (
     DEFAULT_SITE_URL,
     INITIAL_RETRY_DELAY,
 )
+from ._generations import ApiGenerations
 from ._retry import RetryMode
 from ._transport import Revalidation, Transport
 from ._ttl import MIN_TTL_MS
@@ -224,7 +225,7 @@ class AsyncInfisicalClient:
         """Lease keepers running on this client (shared with every with_options view)."""
         self._clock: Callable[[], float] = time.monotonic
         self._sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
-        self._secrets_v3 = False
+        self._generations = ApiGenerations()
         self._project_slugs: dict[str, str] = {}
         self._request_timeout: Timeout | None = None
         self._request_retries: int | None = None

@@ -36,7 +36,7 @@ from .errors import (
     UnprocessableEntityError,
 )
 
-__all__ = ["Revalidation", "Transport", "error_from_response", "is_route_not_found"]
+__all__ = ["Revalidation", "Transport", "error_from_response"]
 
 log = logging.getLogger("infisical_async")
 
@@ -131,11 +131,6 @@ class Revalidation:
 
     etag: str | None = None
     not_modified: bool = False
-
-
-def is_route_not_found(exc: APIStatusError) -> bool:
-    """True for the framework's "no such route" 404, as opposed to "no such secret"."""
-    return exc.status_code == 404 and exc.error == "Not Found" and exc.message.startswith("Route ")
 
 
 class Transport:

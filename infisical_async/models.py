@@ -222,8 +222,10 @@ class KmsKey:
 
     id: str
     name: str
-    key_usage: str
-    encryption_algorithm: str
+    key_usage: str | None = None
+    """``None`` where the server does not say (October-2024 servers never do)."""
+    encryption_algorithm: str | None = None
+    """``None`` where the server does not say (October 2024: not on create/update/delete)."""
     project_id: str | None = None
     org_id: str | None = None
     description: str | None = None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import builtins
 
+import attrs
+
 from .._retry import RetryMode
 from .._serde import structure
 from .._validation import pick, require_name, require_path
@@ -38,16 +40,47 @@ class AsyncFolders(AsyncResource):
             NotFoundError: the environment or path does not exist.
         """
         project, env = self._scope(project_id, environment)
-        params = {
-            "projectId": project,
-            "environment": env,
-            "path": require_path(path, "path"),
-            "recursive": "true" if recursive else "false",
-        }
+        path = require_path(path, "path")
+        client = self._client
+
+        async def attempt(generation: str) -> builtins.list[Folder]:
+            if generation == "v1":
+                return await self._list_v1(project, env, path, recursive)
+            params = {
+                "projectId": project,
+                "environment": env,
+                "path": path,
+                "recursive": "true" if recursive else "false",
+            }
+            data = await client._request(
+                "GET", "/api/v2/folders", params=params, mode=RetryMode.IDEMPOTENT
+            )
+            return structure(unwrap(data, "folders"), builtins.list[Folder])
+
+        return await client._generations.call("folders", attempt)
+
+    async def _list_v1(
+        self, project: str, env: str, path: str, recursive: bool
+    ) -> builtins.list[Folder]:
+        """``/api/v1/folders`` lists one level; a recursive listing walks the tree here."""
+        params = {"workspaceId": project, "environment": env, "path": path}
         data = await self._client._request(
-            "GET", "/api/v2/folders", params=params, mode=RetryMode.IDEMPOTENT
+            "GET", "/api/v1/folders", params=params, mode=RetryMode.IDEMPOTENT
         )
-        return structure(unwrap(data, "folders"), builtins.list[Folder])
+        children = structure(unwrap(data, "folders"), builtins.list[Folder])
+        if not recursive:
+            return children
+        found: builtins.list[Folder] = []
+        for child in children:
+            child_path = path.rstrip("/") + "/" + child.name
+            found.append(attrs.evolve(child, relative_path="/" + child.name))
+            for below in await self._list_v1(project, env, child_path, True):
+                found.append(
+                    attrs.evolve(
+                        below, relative_path="/" + child.name + (below.relative_path or "")
+                    )
+                )
+        return found
 
     async def create(
         self,
@@ -63,18 +96,24 @@ class AsyncFolders(AsyncResource):
         if not all(c.isalnum() or c in "-_" for c in name):
             raise InvalidArgumentError("name", "may contain only letters, digits, '-' and '_'")
         project, env = self._scope(project_id, environment)
-        body: dict[str, object] = {
-            "projectId": project,
-            "environment": env,
-            "name": name,
-            "path": require_path(path, "path"),
-        }
-        if description is not None:
-            body["description"] = description
-        data = await self._client._request(
-            "POST", "/api/v2/folders", json=body, mode=RetryMode.WRITE
-        )
-        return structure(unwrap(data, "folder"), Folder)
+        path = require_path(path, "path")
+        client = self._client
+
+        async def attempt(generation: str) -> Folder:
+            body: dict[str, object] = {
+                "projectId" if generation == "v2" else "workspaceId": project,
+                "environment": env,
+                "name": name,
+                "path": path,
+            }
+            if description is not None:
+                body["description"] = description
+            data = await client._request(
+                "POST", f"/api/{generation}/folders", json=body, mode=RetryMode.WRITE
+            )
+            return structure(unwrap(data, "folder"), Folder)
+
+        return await client._generations.call("folders", attempt)
 
     async def delete(
         self,
@@ -92,13 +131,23 @@ class AsyncFolders(AsyncResource):
         """
         folder = require_name(folder, "folder")
         project, env = self._scope(project_id, environment)
-        body = {
-            "projectId": project,
-            "environment": env,
-            "path": require_path(path, "path"),
-            "forceDelete": force,
-        }
-        data = await self._client._request(
-            "DELETE", "/api/v2/folders/" + segment(folder), json=body, mode=RetryMode.IDEMPOTENT
-        )
-        return structure(unwrap(data, "folder"), Folder)
+        path = require_path(path, "path")
+        client = self._client
+
+        async def attempt(generation: str) -> Folder:
+            body: dict[str, object] = {
+                "projectId" if generation == "v2" else "workspaceId": project,
+                "environment": env,
+                "path": path,
+            }
+            if generation == "v2":
+                body["forceDelete"] = force
+            data = await client._request(
+                "DELETE",
+                f"/api/{generation}/folders/" + segment(folder),
+                json=body,
+                mode=RetryMode.IDEMPOTENT,
+            )
+            return structure(unwrap(data, "folder"), Folder)
+
+        return await client._generations.call("folders", attempt)

@@ -35,11 +35,24 @@ def _data(value: bytes, argument: str) -> str:
     return base64.b64encode(bytes(value)).decode()
 
 
-def _decoded(value: object, what: str) -> bytes:
+def _text(data: object, field: str) -> str:
+    """The string field ``field`` of an answer; anything else is the server's mistake."""
+    value = unwrap(data, field)
+    if not isinstance(value, str):
+        raise ResponseValidationError(
+            f"the server's `{field}` is not a string", errors=[f"$.{field}"]
+        )
+    return value
+
+
+def _decoded(data: object, field: str) -> bytes:
+    """The base64 field ``field`` of an answer, decoded."""
     try:
-        return base64.b64decode(str(value), validate=True)
+        return base64.b64decode(_text(data, field), validate=True)
     except ValueError:
-        raise ResponseValidationError(f"the server's {what} is not base64") from None
+        raise ResponseValidationError(
+            f"the server's `{field}` is not base64", errors=[f"$.{field}"]
+        ) from None
 
 
 class AsyncKmsKeys(AsyncResource):
@@ -182,7 +195,7 @@ class AsyncKms(AsyncResource):
             json={"plaintext": _data(plaintext, "plaintext")},
             mode=RetryMode.WRITE,
         )
-        return str(unwrap(data, "ciphertext"))
+        return _text(data, "ciphertext")
 
     async def decrypt(self, key_id: str, ciphertext: str) -> bytes:
         """Decrypt what :meth:`encrypt` returned.
@@ -196,7 +209,7 @@ class AsyncKms(AsyncResource):
             json={"ciphertext": require_str(ciphertext, "ciphertext")},
             mode=RetryMode.WRITE,
         )
-        return _decoded(unwrap(data, "plaintext"), "plaintext")
+        return _decoded(data, "plaintext")
 
     async def sign(
         self, key_id: str, data: bytes, *, signing_algorithm: str, is_digest: bool = False
@@ -212,7 +225,7 @@ class AsyncKms(AsyncResource):
             },
             mode=RetryMode.WRITE,
         )
-        return _decoded(unwrap(answer, "signature"), "signature")
+        return _decoded(answer, "signature")
 
     async def verify(
         self,
@@ -235,18 +248,29 @@ class AsyncKms(AsyncResource):
             },
             mode=RetryMode.IDEMPOTENT,
         )
-        return bool(unwrap(answer, "signatureValid"))
+        valid = unwrap(answer, "signatureValid")
+        if not isinstance(valid, bool):
+            raise ResponseValidationError(
+                "the server's `signatureValid` is not a boolean", errors=["$.signatureValid"]
+            )
+        return valid
 
     async def public_key(self, key_id: str) -> str:
         """The public half of a signing key, as the server returns it (base64 DER)."""
         data = await self._client._request(
             "GET", self._path(key_id, "public-key"), mode=RetryMode.IDEMPOTENT
         )
-        return str(unwrap(data, "publicKey"))
+        return _text(data, "publicKey")
 
     async def signing_algorithms(self, key_id: str) -> builtins.list[str]:
         """The signing algorithms a key supports."""
         data = await self._client._request(
             "GET", self._path(key_id, "signing-algorithms"), mode=RetryMode.IDEMPOTENT
         )
-        return [str(a) for a in unwrap(data, "signingAlgorithms")]
+        algorithms = unwrap(data, "signingAlgorithms")
+        if not isinstance(algorithms, list) or not all(isinstance(a, str) for a in algorithms):
+            raise ResponseValidationError(
+                "the server's `signingAlgorithms` is not a list of strings",
+                errors=["$.signingAlgorithms"],
+            )
+        return algorithms

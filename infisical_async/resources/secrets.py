@@ -12,15 +12,15 @@ from typing import Any, TypeVar
 
 from .._retry import RetryMode
 from .._serde import structure, unstructure
-from .._transport import Revalidation, is_route_not_found
+from .._transport import Revalidation
 from .._validation import flag, pick, require_name, require_path
 from ..errors import (
     APIConnectionError,
     APITimeoutError,
     InternalServerError,
     InvalidArgumentError,
-    NotFoundError,
     ResponseValidationError,
+    UnprocessableEntityError,
 )
 from ..models import NewSecret, Secret, SecretList, SecretMetadata, SecretType, SecretUpdate
 from ._base import AsyncResource, segment, unwrap
@@ -68,28 +68,23 @@ class AsyncSecrets(AsyncResource):
         revalidation: Revalidation | None = None,
     ) -> Any:
         client = self._client
-        for _ in range(2):
-            api = _V3 if client._secrets_v3 else _V4
-            path = api[which] + suffix
+
+        def attempt(generation: str) -> Awaitable[Any]:
+            api = _V4 if generation == "v4" else _V3
             query = {api["project"]: project_id, **params} if params is not None else None
             payload = {api["project"]: project_id, **body} if body is not None else None
-            try:
-                return await client._request(
-                    method,
-                    path,
-                    params=query,
-                    json=payload,
-                    mode=mode,
-                    # The server's rate-limit bucket is the route pattern, not the name.
-                    route=api[which] + ("/:secretName" if suffix else ""),
-                    revalidation=revalidation,
-                )
-            except NotFoundError as exc:
-                if client._secrets_v3 or not is_route_not_found(exc):
-                    raise
-                # A server from before the v4 routes: use v3 from now on.
-                client._secrets_v3 = True
-        raise AssertionError("unreachable")
+            return client._request(
+                method,
+                api[which] + suffix,
+                params=query,
+                json=payload,
+                mode=mode,
+                # The server's rate-limit bucket is the route pattern, not the name.
+                route=api[which] + ("/:secretName" if suffix else ""),
+                revalidation=revalidation,
+            )
+
+        return await client._generations.call("secrets", attempt)
 
     async def _read(
         self, key: tuple[Any, ...] | None, fetch: Callable[[Revalidation | None], Awaitable[T]]
@@ -561,10 +556,56 @@ class AsyncSecrets(AsyncResource):
                 "secretMetadata": _metadata(metadata),
             }
         )
-        data = await self._call(
+        data = await self._update(name, project, body, renaming=new_name is not None)
+        return _expect_key(structure(unwrap(data, "secret"), Secret), new_name or name)
+
+    async def _update(
+        self, name: str, project: str, body: dict[str, Any], *, renaming: bool
+    ) -> Any:
+        """PATCH a secret. A rename without a value, which an October-2024 server refuses
+        (``secretValue`` required), is sent again with the secret's current value."""
+        generations = self._client._generations
+        needs_value = renaming and "secretValue" not in body
+        if needs_value and generations.rename_needs_value:
+            body = {**body, "secretValue": await self._current_value(name, project, body)}
+        try:
+            return await self._call(
+                "PATCH",
+                "base",
+                "/" + segment(name, "name"),
+                project,
+                body=body,
+                mode=RetryMode.WRITE,
+            )
+        except UnprocessableEntityError as exc:
+            if not needs_value or generations.rename_needs_value or not _value_required(exc):
+                raise
+        generations.rename_needs_value = True
+        body = {**body, "secretValue": await self._current_value(name, project, body)}
+        return await self._call(
             "PATCH", "base", "/" + segment(name, "name"), project, body=body, mode=RetryMode.WRITE
         )
-        return _expect_key(structure(unwrap(data, "secret"), Secret), new_name or name)
+
+    async def _current_value(self, name: str, project: str, body: dict[str, Any]) -> str:
+        """The stored (unexpanded) value of a secret, to resend with a rename. Not atomic:
+        a write landing between this read and the rename is overwritten."""
+        params = {
+            "environment": body["environment"],
+            "secretPath": body["secretPath"],
+            "type": body["type"],
+            "include_imports": "false",
+            "expandSecretReferences": "false",
+            "viewSecretValue": "true",
+        }
+        data = await self._call(
+            "GET",
+            "base",
+            "/" + segment(name, "name"),
+            project,
+            params=params,
+            mode=RetryMode.IDEMPOTENT,
+        )
+        return _expect_key(structure(unwrap(data, "secret"), Secret), name).value
 
     async def delete(
         self,
@@ -700,6 +741,10 @@ def _expect_key(secret: Secret, name: str) -> Secret:
             "the server answered with a different secret than the one requested: $.secret.secretKey"
         )
     return secret
+
+
+def _value_required(exc: UnprocessableEntityError) -> bool:
+    return any(issue.get("path") == ["secretValue"] for issue in exc.issues)
 
 
 def type_name(value: object) -> str:

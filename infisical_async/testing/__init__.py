@@ -3,8 +3,8 @@
 It speaks the wire contract of the real server (paths, casing, status codes, error bodies)
 for machine-identity auth, secrets (v3 and v4), folders, imports, tags, dynamic secrets and
 leases. PostgreSQL and Redis dynamic secrets really create and drop database users (install
-``infisical-async[testing]`` for the drivers). ``compat="2024"`` behaves like an
-October-2024 server instead of current upstream.
+``infisical-async[testing]`` for the drivers). ``compat="2024"`` and ``compat="2025"``
+answer like the October-2024 and June-2025 servers instead of current upstream.
 
 From a shell::
 

@@ -29,9 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--access-token-max-ttl", type=int, default=86400, metavar="SECONDS")
     parser.add_argument(
         "--compat",
-        choices=("current", "2024"),
+        choices=("current", "2025", "2024"),
         default="current",
-        help="behave like current upstream or like an October-2024 server",
+        help="behave like current upstream, a June-2025 or an October-2024 server",
     )
     parser.add_argument(
         "--allow-short-ttl",

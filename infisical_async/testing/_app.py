@@ -11,9 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
-from .._serde import dumps
 from ._context import Context
 from ._faults import Fault
+from ._json import dumps
 from ._ratelimit import Verdict, etag_of
 from ._routes_auth import add_auth_routes
 from ._routes_auth_methods import add_auth_method_routes
@@ -147,7 +147,8 @@ def build_app(ctx: Context) -> web.Application:
             response = _error_response(
                 ctx, 500, "Something went wrong", "InternalServerError", req_id
             )
-        response.headers["X-Request-Id"] = req_id
+        if not ctx.legacy:  # recorded: no request id anywhere from the 2024 server
+            response.headers["X-Request-Id"] = req_id
         response.headers["Date"] = formatdate(wall_time(), usegmt=True)
         if verdict is not None:
             response.headers.update(verdict.headers())
@@ -164,7 +165,7 @@ def build_app(ctx: Context) -> web.Application:
     app = web.Application(middlewares=[wire], client_max_size=8 * 1024 * 1024)
     add_auth_routes(app, ctx)
     add_auth_method_routes(app, ctx)
-    if not ctx.legacy:
+    if ctx.current:
         add_secret_routes(app, ctx, "v4")
     add_secret_routes(app, ctx, "v3")
     add_import_and_tag_routes(app, ctx)

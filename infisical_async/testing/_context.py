@@ -7,15 +7,17 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from .._serde import dumps, loads
 from ._faults import FaultPlan
+from ._json import dumps, loads
 from ._ratelimit import RateLimiter, RateLimitMode
 from ._state import Identity, ServerState, TokenRecord, wall_time
 from ._wire import ApiError
 
-__all__ = ["Compat", "Context", "ServerConfig", "normalize_path"]
+__all__ = ["COMPAT_MODES", "Compat", "Context", "ServerConfig", "normalize_path"]
 
-Compat = Literal["current", "2024"]
+Compat = Literal["current", "2025", "2024"]
+COMPAT_MODES: tuple[Compat, ...] = ("current", "2025", "2024")
+"""Server generations served: current upstream, June 2025 and October 2024."""
 
 
 @dataclass
@@ -53,7 +55,14 @@ class Context:
 
     @property
     def legacy(self) -> bool:
+        """Behave like the October-2024 server (its quirks in every route)."""
         return self.config.compat == "2024"
+
+    @property
+    def current(self) -> bool:
+        """Serve the newest routes (v4 secrets, v2 folders, /api/v1/projects); the 2024
+        and June-2025 servers answer those with the framework's route-404."""
+        return self.config.compat == "current"
 
     @staticmethod
     def json(data: Any, status: int = 200) -> web.Response:

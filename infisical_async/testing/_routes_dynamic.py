@@ -11,8 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .._ttl import MAX_TTL_MS, MIN_TTL_MS, parse_ms
 from ._context import Context, normalize_path
+from ._ms import DAY_MS, MINUTE_MS, TEN_YEARS_MS, ms
 from ._providers import ProviderError, get_provider, provider_issues
 from ._state import DynamicSecretRecord, LeaseRecord, iso, new_id, now_utc
 from ._wire import ApiError, F, validate, validation_error
@@ -30,7 +30,7 @@ def _slug_check(value: str) -> str | None:
 
 
 def _ms(value: str) -> float:
-    parsed = parse_ms(value)
+    parsed = ms(value)
     if parsed is None:
         raise ApiError(400, f"Invalid date format string: {value}", "BadRequest")
     return parsed
@@ -81,17 +81,19 @@ class LeaseSweeper:
 
 def add_dynamic_secret_routes(app: web.Application, ctx: Context) -> None:
     state = ctx.state
-    min_ms = 1000.0 if ctx.config.allow_short_ttl else MIN_TTL_MS
+    min_ms = 1000.0 if ctx.config.allow_short_ttl else MINUTE_MS
 
     def ttl_check(value: Any) -> str | None:
         if value in (None, ""):
             return None
-        parsed = parse_ms(value)
+        parsed = ms(value)
         if parsed is None:
             return None  # ms 2.x yields undefined: validation passes, use fails later
         if parsed < min_ms:
             return "TTL must be a greater than 1min"
-        if parsed > MAX_TTL_MS:
+        if ctx.legacy and parsed > DAY_MS:
+            return "TTL must be less than a day"  # the October-2024 cap
+        if parsed > TEN_YEARS_MS:
             return "TTL must be less than 10 years"
         return None
 
@@ -102,6 +104,9 @@ def add_dynamic_secret_routes(app: web.Application, ctx: Context) -> None:
     }
 
     def locate(values: dict[str, Any]) -> tuple[str, str]:
+        if ctx.legacy and values["projectSlug"] != state.project_slug:
+            # The 2024 server failed the lookup inside a generic handler.
+            raise ApiError(500, "Something went wrong", "Find project by slug")
         ctx.check_project_slug(values["projectSlug"])
         env, path = values["environmentSlug"], normalize_path(values["path"])
         if env not in state.environments or state.folder(env, path) is None:
@@ -146,7 +151,7 @@ def add_dynamic_secret_routes(app: web.Application, ctx: Context) -> None:
         return data
 
     def lease_json(lease: LeaseRecord) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": lease.id,
             "version": lease.version,
             "externalEntityId": lease.external_entity_id,
@@ -156,8 +161,10 @@ def add_dynamic_secret_routes(app: web.Application, ctx: Context) -> None:
             "dynamicSecretId": lease.dynamic_secret_id,
             "createdAt": iso(lease.created_at),
             "updatedAt": iso(lease.updated_at),
-            "config": lease.config,
         }
+        if not ctx.legacy:
+            data["config"] = lease.config
+        return data
 
     def lease_missing(lease_id: str) -> ApiError:
         if ctx.legacy:
@@ -394,6 +401,9 @@ def add_dynamic_secret_routes(app: web.Application, ctx: Context) -> None:
                 "duration. Please choose a shorter TTL",
                 "BadRequest",
             )
+        if ctx.legacy and record.type == "sql-database" and not record.inputs.get("renewStatement"):
+            # The 2024 server ran an empty renew statement and failed.
+            raise ApiError(500, "Something went wrong", "InternalServerError")
         try:
             await get_provider(record.type, record.inputs).renew(
                 record.inputs, lease.external_entity_id, new_expiry

@@ -90,7 +90,9 @@ def add_kms_routes(app: web.Application, ctx: Context) -> None:
     state = ctx.state
     keys: dict[str, KmsKey] = {}
 
-    def key_json(key: KmsKey) -> dict[str, Any]:
+    def key_json(key: KmsKey, *, listed: bool = False) -> dict[str, Any]:
+        if ctx.legacy:
+            return legacy_key_json(key, listed=listed)
         return {
             "id": key.id,
             "name": key.name,
@@ -104,6 +106,25 @@ def add_kms_routes(app: web.Application, ctx: Context) -> None:
             "createdAt": iso(key.created_at),
             "updatedAt": iso(key.updated_at),
         }
+
+    def legacy_key_json(key: KmsKey, *, listed: bool) -> dict[str, Any]:
+        """The October-2024 shape: no keyUsage; version and algorithm only when listed."""
+        data: dict[str, Any] = {
+            "id": key.id,
+            "description": key.description,
+            "isDisabled": key.is_disabled,
+            "isReserved": False,
+            "orgId": state.org_id,
+            "name": key.name,
+            "createdAt": iso(key.created_at),
+            "updatedAt": iso(key.updated_at),
+            "projectId": key.project_id,
+            "slug": None,
+        }
+        if listed:
+            data["version"] = key.version
+            data["encryptionAlgorithm"] = key.algorithm
+        return data
 
     def key_or_404(request: web.Request, *, usable: bool = False) -> KmsKey:
         key = keys.get(request.match_info["keyId"])
@@ -146,6 +167,21 @@ def add_kms_routes(app: web.Application, ctx: Context) -> None:
             "ValidationFailure",
         )
 
+    create_fields: dict[str, F] = (
+        {  # the 2024 server knew only symmetric keys
+            "encryptionAlgorithm": F(
+                "str", default="aes-256-gcm", choices=("aes-256-gcm", "aes-128-gcm")
+            )
+        }
+        if ctx.legacy
+        else {
+            "keyUsage": F(
+                "str", default="encrypt-decrypt", choices=("encrypt-decrypt", "sign-verify")
+            ),
+            "encryptionAlgorithm": F("str", default="aes-256-gcm"),
+        }
+    )
+
     async def create(request: web.Request) -> web.Response:
         ctx.authenticate(request)
         body = validate(
@@ -154,12 +190,10 @@ def add_kms_routes(app: web.Application, ctx: Context) -> None:
                 "projectId": F("str", required=True),
                 "name": F("str", required=True, check=_name_check),
                 "description": F("str", max_len=500),
-                "keyUsage": F(
-                    "str", default="encrypt-decrypt", choices=("encrypt-decrypt", "sign-verify")
-                ),
-                "encryptionAlgorithm": F("str", default="aes-256-gcm"),
+                **create_fields,
             },
         )
+        body.setdefault("keyUsage", "encrypt-decrypt")
         ctx.check_project_id(body["projectId"])
         if any(k.name == body["name"] and k.project_id == body["projectId"] for k in keys.values()):
             raise ApiError(400, "A KMS key with this name already exists", "BadRequest")
@@ -210,7 +244,9 @@ def add_kms_routes(app: web.Application, ctx: Context) -> None:
         ]
         found.sort(key=lambda k: k.name, reverse=q["orderDirection"] == "desc")
         page = found[q["offset"] : q["offset"] + q["limit"]]
-        return ctx.json({"keys": [key_json(k) for k in page], "totalCount": len(found)})
+        return ctx.json(
+            {"keys": [key_json(k, listed=True) for k in page], "totalCount": len(found)}
+        )
 
     async def get_key(request: web.Request) -> web.Response:
         ctx.authenticate(request)
@@ -357,16 +393,35 @@ def add_kms_routes(app: web.Application, ctx: Context) -> None:
         return ctx.json({"signingAlgorithms": SIGNING_ALGORITHMS[key.algorithm]})
 
     base = "/api/v1/kms/keys"
-    r = app.router
-    r.add_post(base, create)
-    r.add_get(base, list_keys)
-    r.add_get(base + "/key-name/{keyName}", get_by_name)
-    r.add_get(base + "/{keyId}", get_key)
-    r.add_patch(base + "/{keyId}", update)
-    r.add_delete(base + "/{keyId}", delete)
-    r.add_post(base + "/{keyId}/encrypt", encrypt)
-    r.add_post(base + "/{keyId}/decrypt", decrypt)
-    r.add_post(base + "/{keyId}/sign", sign)
-    r.add_post(base + "/{keyId}/verify", verify)
-    r.add_get(base + "/{keyId}/public-key", public_key)
-    r.add_get(base + "/{keyId}/signing-algorithms", signing_algorithms)
+
+    async def wrong_project_type(request: web.Request) -> web.Response:
+        # June 2025: KMS lives in projects of type `kms`; the embedded project is a
+        # secret manager, as the recorded server's was.
+        ctx.authenticate(request)
+        raise ApiError(
+            400,
+            "The project is of type secret-manager. Operations of type kms are not allowed",
+            "BadRequest",
+        )
+
+    routes: list[tuple[str, str, Any]] = [
+        ("POST", base, create),
+        ("GET", base, list_keys),
+        ("PATCH", base + "/{keyId}", update),
+        ("DELETE", base + "/{keyId}", delete),
+        ("POST", base + "/{keyId}/encrypt", encrypt),
+        ("POST", base + "/{keyId}/decrypt", decrypt),
+    ]
+    if not ctx.legacy:  # the October-2024 server had only the routes above
+        routes += [
+            ("GET", base + "/key-name/{keyName}", get_by_name),
+            ("GET", base + "/{keyId}", get_key),
+            ("POST", base + "/{keyId}/sign", sign),
+            ("POST", base + "/{keyId}/verify", verify),
+            ("GET", base + "/{keyId}/public-key", public_key),
+            ("GET", base + "/{keyId}/signing-algorithms", signing_algorithms),
+        ]
+    for method, path, handler in routes:
+        app.router.add_route(
+            method, path, wrong_project_type if ctx.config.compat == "2025" else handler
+        )

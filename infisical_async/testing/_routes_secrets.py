@@ -10,7 +10,7 @@ from aiohttp import web
 
 from ._context import Context, normalize_path
 from ._state import ImportRecord, SecretRecord, SecretVersion, iso, new_id, now_utc
-from ._wire import ApiError, F, validate
+from ._wire import ApiError, F, validate, validation_error
 
 __all__ = ["add_secret_routes"]
 
@@ -48,7 +48,7 @@ def _list_query(api: Api, legacy: bool) -> dict[str, F]:
         schema["workspaceId"] = F("str")
         schema["workspaceSlug"] = F("str")
     if legacy:
-        for flag in ("viewSecretValue", "tagSlugs", "metadataFilter"):
+        for flag in ("viewSecretValue", "metadataFilter"):
             schema.pop(flag)
     return schema
 
@@ -94,6 +94,10 @@ def add_secret_routes(app: web.Application, ctx: Context, api: Api) -> None:
     def folder_or_404(env: str, path: str) -> None:
         ctx.check_environment(env)
         if state.folder(env, path) is None:
+            if not ctx.current:  # recorded on the 2024 server (V5)
+                raise ApiError(
+                    404, "Folder not found for the given environment slug & secret path", "NotFound"
+                )
             raise ApiError(
                 404,
                 f"Folder with path '{path}' in environment with slug '{env}' not found",
@@ -202,8 +206,12 @@ def add_secret_routes(app: web.Application, ctx: Context, api: Api) -> None:
             what = "project id" if api == "v4" else "workspace id"
             raise ApiError(400, f"Missing {what} or environment", "BadRequest")
         project_of(q, allow_slug="workspaceSlug" if api == "v3" else None)
-        ctx.check_environment(env)
         path = normalize_path(q["secretPath"])
+        wants_imports = q["include_imports"] or q.get("includeImports")
+        if not ctx.current and state.folder(env, path) is None:
+            # The 2024 and June-2025 servers list an unknown environment or folder as empty.
+            return ctx.json({"secrets": [], "imports": []} if wants_imports else {"secrets": []})
+        ctx.check_environment(env)
         paths = [path] + (subfolders(env, path) if q["recursive"] else [])
         tag_slugs = {s.strip() for s in (q.get("tagSlugs") or "").split(",") if s.strip()}
         tag_ids = {t["id"] for t in state.tags.values() if t["slug"] in tag_slugs}
@@ -221,7 +229,7 @@ def add_secret_routes(app: web.Application, ctx: Context, api: Api) -> None:
                 )
                 secrets_out.append(item)
         payload: dict[str, Any] = {"secrets": secrets_out}
-        if q["include_imports"] or q.get("includeImports"):
+        if wants_imports:
             payload["imports"] = imports_json(env, path, q["expandSecretReferences"])
         return ctx.json(payload)
 
@@ -355,8 +363,6 @@ def add_secret_routes(app: web.Application, ctx: Context, api: Api) -> None:
         name = request.match_info["name"].strip()
         problem = _name_check(name)
         if problem:
-            from ._wire import validation_error
-
             raise validation_error([{"code": "custom", "path": ["secretName"], "message": problem}])
         return name
 
@@ -377,6 +383,19 @@ def add_secret_routes(app: web.Application, ctx: Context, api: Api) -> None:
         ctx.authenticate(request)
         name = request.match_info["name"].strip()
         body = validate(await ctx.body(request), _write_schema(api, create=False))
+        if ctx.legacy and body.get("newSecretName") and body.get("secretValue") is None:
+            # The 2024 server's rename schema required the value.
+            raise validation_error(
+                [
+                    {
+                        "code": "invalid_type",
+                        "expected": "string",
+                        "received": "undefined",
+                        "path": ["secretValue"],
+                        "message": "Required",
+                    }
+                ]
+            )
         project_of(body)
         env, path = body["environment"], normalize_path(body["secretPath"])
         folder_or_404(env, path)
@@ -489,6 +508,9 @@ def add_secret_routes(app: web.Application, ctx: Context, api: Api) -> None:
             path = normalize_path(item["secretPath"]) if item.get("secretPath") else base_path
             folder_or_404(env, path)
             record = find(env, path, item["secretKey"], "shared")
+            if record is None and ctx.legacy:
+                # The 2024 server had no `mode`: every missing secret failed the batch.
+                raise ApiError(404, "Secret does not exist: ", "NotFound")
             if record is None and body["mode"] == "failOnNotFound":
                 raise ApiError(404, "Secret not found", "NotFound")
             plan.append((item, path, record))
@@ -637,8 +659,23 @@ def add_import_and_tag_routes(app: web.Application, ctx: Context) -> None:
         ctx.check_project_id(request.match_info["projectId"])
         return ctx.json({"workspaceTags": list(state.tags.values())})
 
+    async def delete_tag(request: web.Request) -> web.Response:
+        ctx.authenticate(request)
+        ctx.check_project_id(request.match_info["projectId"])
+        tag = state.tags.pop(request.match_info["tagId"], None)
+        if tag is None:
+            raise ApiError(404, "Tag not found", "NotFound")
+        for bucket in state.secrets.values():
+            for record in bucket.values():
+                if tag["id"] in record.tag_ids:
+                    record.tag_ids = [t for t in record.tag_ids if t != tag["id"]]
+        return ctx.json({"workspaceTag": tag})
+
     app.router.add_post("/api/v1/secret-imports", create_import)
     app.router.add_get("/api/v1/secret-imports", list_imports)
-    for prefix in ("/api/v1/workspace", "/api/v1/projects"):
+    # (Older servers have no /api/v1/projects routes at all.)
+    prefixes = ("/api/v1/workspace", "/api/v1/projects") if ctx.current else ("/api/v1/workspace",)
+    for prefix in prefixes:
         app.router.add_post(prefix + "/{projectId}/tags", create_tag)
         app.router.add_get(prefix + "/{projectId}/tags", list_tags)
+        app.router.add_delete(prefix + "/{projectId}/tags/{tagId}", delete_tag)

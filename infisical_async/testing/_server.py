@@ -14,7 +14,7 @@ import attrs
 from aiohttp import web
 
 from ._app import SWEEPER_KEY, build_app
-from ._context import Compat, Context, ServerConfig, normalize_path
+from ._context import COMPAT_MODES, Compat, Context, ServerConfig, normalize_path
 from ._faults import Fault, FaultPlan
 from ._ratelimit import RateLimitMode
 from ._state import ServerState
@@ -230,6 +230,12 @@ class EmbeddedServer:
 
     Use as ``async with EmbeddedServer() as server:`` (then ``server.info`` and
     ``server.control``), or :meth:`run_in_thread` from synchronous code.
+
+    ``compat`` picks the server generation to answer like: ``"current"`` (upstream),
+    ``"2025"`` (June 2025: v3 secrets, v1 folders, /workspace project routes, KMS refused
+    in secret-manager projects) or ``"2024"`` (October 2024: the same routes, plus its
+    quirks: no ``reqId``, 401 validation failures, a reduced KMS, renames that need the
+    value, ``version`` ignored on reads, dynamic-secret TTLs capped at a day).
     """
 
     def __init__(
@@ -248,8 +254,8 @@ class EmbeddedServer:
         rate_limits: RateLimitMode = "off",
         rate_window: float = 60.0,
     ) -> None:
-        if compat not in ("current", "2024"):
-            raise ValueError("compat must be 'current' or '2024'")
+        if compat not in COMPAT_MODES:
+            raise ValueError("compat must be 'current', '2025' or '2024'")
         self.host = host
         self.port = port
         self.state = ServerState(

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import secrets
 import time
 import uuid
@@ -50,8 +46,8 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 @dataclass
@@ -217,7 +213,8 @@ class ServerState:
 
     # -- tokens ---------------------------------------------------------------------------
     def sign_token(self, record: TokenRecord, exp: float | None) -> str:
-        header = _b64url(b'{"alg":"HS256","typ":"JWT"}')
+        import jwt  # PyJWT (extra "testing"); imported late so the pytest plugin loads without it
+
         claims: dict[str, Any] = {
             "identityId": record.identity_id,
             "identityAccessTokenId": record.id,
@@ -226,31 +223,32 @@ class ServerState:
         }
         if exp is not None:
             claims["exp"] = int(exp) if exp == int(exp) else exp
-        payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
-        signing_input = f"{header}.{payload}".encode()
-        signature = _b64url(hmac.new(self.jwt_key, signing_input, hashlib.sha256).digest())
-        token = f"{header}.{payload}.{signature}"
+        token = jwt.encode(claims, self.jwt_key, algorithm="HS256")
         self._verified[token] = (record.id, exp)
         return token
 
     def verify_token(self, token: str) -> tuple[str, float | None] | None:
-        """Return (token id, JWT exp) for a token this server signed, else None."""
+        """Return (token id, JWT exp) for a token this server signed, else None.
+
+        Only the signature is checked here; expiry is judged by the caller against the
+        server's own clock (which tests may shift), as are ``iat`` and ``nbf``.
+        """
+        import jwt
+
         cached = self._verified.get(token)
         if cached is not None:
             return cached
-        parts = token.split(".")
-        if len(parts) != 3:
-            return None
-        expected = _b64url(
-            hmac.new(self.jwt_key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
-        )
-        if not hmac.compare_digest(expected, parts[2]):
-            return None
         try:
-            claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-        except ValueError:
+            claims = jwt.decode(
+                token,
+                self.jwt_key,
+                algorithms=["HS256"],
+                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+            )
+        except jwt.InvalidTokenError:
             return None
-        result = (str(claims.get("identityAccessTokenId")), claims.get("exp"))
+        exp = claims.get("exp")
+        result = (str(claims.get("identityAccessTokenId")), exp if _is_number(exp) else None)
         self._verified[token] = result
         return result
 

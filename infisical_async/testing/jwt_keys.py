@@ -4,13 +4,11 @@
 >>> token = key.mint({"sub": "ci", "aud": "my-identity"})
 >>> server.control.configure_jwt_auth(keys=[key.public_pem], audience="my-identity")
 
-Needs ``cryptography`` (extra ``infisical-async[testing]``).
+Needs PyJWT and ``cryptography`` (extra ``infisical-async[testing]``).
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -18,14 +16,6 @@ from typing import Any
 import attrs
 
 __all__ = ["JwtRejected", "SigningKey", "verify_rs256"]
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @attrs.frozen
@@ -58,21 +48,12 @@ class SigningKey:
 
     def mint(self, claims: Mapping[str, Any], *, lifetime: int = 600) -> str:
         """An RS256 JWT with ``claims`` (``iat``/``exp`` added unless given)."""
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import padding, rsa
+        import jwt
 
         now = int(time.time())
         payload = {"iat": now, "exp": now + lifetime, **claims}
-        header: dict[str, Any] = {"alg": "RS256", "typ": "JWT"}
-        if self.kid:
-            header["kid"] = self.kid
-        signing_input = (
-            _b64url(json.dumps(header).encode()) + "." + _b64url(json.dumps(payload).encode())
-        )
-        key = serialization.load_pem_private_key(self.private_pem.encode(), password=None)
-        assert isinstance(key, rsa.RSAPrivateKey)
-        signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-        return signing_input + "." + _b64url(signature)
+        headers = {"kid": self.kid} if self.kid else None
+        return jwt.encode(payload, self.private_pem, algorithm="RS256", headers=headers)
 
     def service_account_key(self, email: str) -> dict[str, str]:
         """A GCP service-account key file's JSON for this key pair."""
@@ -89,40 +70,50 @@ class JwtRejected(Exception):
 
 
 def verify_rs256(
-    token: str, public_pems: Iterable[str], *, audience: str | None = None
+    token: str,
+    public_pems: Iterable[str],
+    *,
+    audience: str | None = None,
+    now: float | None = None,
 ) -> dict[str, Any]:
-    """Return the claims of an RS256 token signed by one of the keys, else raise."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    """Return the claims of an RS256 token signed by one of the keys, else raise.
 
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise JwtRejected("malformed token")
+    ``now`` is the verifier's clock (seconds since the epoch; default: this machine's).
+    """
+    import jwt
+
     try:
-        header = json.loads(_unb64url(parts[0]))
-        claims = json.loads(_unb64url(parts[1]))
-        signature = _unb64url(parts[2])
-    except ValueError:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError:
         raise JwtRejected("malformed token") from None
-    if not isinstance(header, dict) or header.get("alg") != "RS256" or not isinstance(claims, dict):
+    if header.get("alg") != "RS256":
         raise JwtRejected("unsupported token")
-    signing_input = f"{parts[0]}.{parts[1]}".encode()
     for pem in public_pems:
-        key = serialization.load_pem_public_key(pem.encode())
-        if not isinstance(key, rsa.RSAPublicKey):
-            continue
         try:
-            key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
-        except InvalidSignature:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                pem,
+                algorithms=["RS256"],
+                audience=audience,
+                # Expiry is checked below against the verifier's clock.
+                options={
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                    "verify_aud": audience is not None,
+                },
+            )
+        except jwt.InvalidSignatureError:
             continue
+        except jwt.InvalidAudienceError:
+            raise JwtRejected("invalid audience") from None
+        except jwt.InvalidTokenError:
+            raise JwtRejected("malformed token") from None
         break
     else:
         raise JwtRejected("invalid signature")
-    if isinstance(claims.get("exp"), (int, float)) and claims["exp"] < time.time():
+    exp = claims.get("exp")
+    clock = time.time() if now is None else now
+    if isinstance(exp, (int, float)) and exp < clock:
         raise JwtRejected("token expired")
-    if audience is not None:
-        aud = claims.get("aud")
-        if not (aud == audience or (isinstance(aud, list) and audience in aud)):
-            raise JwtRejected("invalid audience")
     return claims

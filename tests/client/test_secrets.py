@@ -65,11 +65,15 @@ async def test_paths_references_imports_and_recursion(client: AsyncInfisicalClie
         await client.secrets.get("URL", secret_path="/app")
 
 
-async def test_batch_operations(client: AsyncInfisicalClient) -> None:
+async def test_batch_operations(client: AsyncInfisicalClient, compat: str) -> None:
     created = await client.secrets.batch_create({"A": "1", "B": "2"})
     assert [s.key for s in created] == ["A", "B"]
     created = await client.secrets.batch_create([NewSecret(key="C", value="3", comment="c")])
     assert created[0].comment == "c"
+    if compat == "2024":  # that server ignores `mode`: a missing secret fails the batch
+        with pytest.raises(NotFoundError):
+            await client.secrets.batch_update([SecretUpdate(key="D", value="4")], mode="upsert")
+        await client.secrets.create("D", "0")
     updated = await client.secrets.batch_update(
         [SecretUpdate(key="A", value="10"), SecretUpdate(key="D", value="4")], mode="upsert"
     )
@@ -100,7 +104,8 @@ async def test_secret_not_found_is_not_mistaken_for_a_missing_route(
     with pytest.raises(NotFoundError):
         await client.secrets.get("MISSING")
     # Only a "Route ... not found" answer switches to v3; a missing secret does not.
-    assert client._secrets_v3 is (compat == "2024")
+    expected = "v4" if compat == "current" else "v3"
+    assert client._generations.current("secrets") == expected
 
 
 async def test_approval_is_typed(server: EmbeddedServer) -> None:

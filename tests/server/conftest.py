@@ -59,6 +59,13 @@ class Raw:
             return "/api/v3/secrets/raw", "/api/v3/secrets/batch/raw", "workspaceId"
         return "/api/v4/secrets", "/api/v4/secrets/batch", "projectId"
 
+    @property
+    def folders(self) -> tuple[str, str]:
+        """(folders base, project key): v1 on the 2024 server, which has no v2."""
+        if self.server.config.compat == "2024":
+            return "/api/v1/folders", "workspaceId"
+        return "/api/v2/folders", "projectId"
+
 
 @pytest.fixture
 async def raw(server: EmbeddedServer) -> AsyncIterator[Raw]:

@@ -36,7 +36,10 @@ async def test_login_wrong_secret_is_401(raw: Raw) -> None:
         message="Invalid credentials",
         legacy=raw.server.config.compat == "2024",
     )
-    assert headers["X-Request-Id"].startswith("req-")
+    if raw.server.config.compat == "2024":  # that server sent no request id at all
+        assert "X-Request-Id" not in headers
+    else:
+        assert headers["X-Request-Id"].startswith("req-")
 
 
 async def test_login_unknown_client_id(raw: Raw) -> None:

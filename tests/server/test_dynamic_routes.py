@@ -183,7 +183,9 @@ async def test_dynamic_secret_errors(raw: Raw, databases: dict[str, str]) -> Non
     status, body, _ = await raw.call(
         "POST", "/api/v1/dynamic-secrets", json={**payload, "defaultTTL": "11y"}
     )
-    assert body["message"][0]["message"] == "TTL must be less than 10 years"
+    # The 2024 server capped dynamic-secret TTLs at one day.
+    too_long = "TTL must be less than a day" if legacy else "TTL must be less than 10 years"
+    assert body["message"][0]["message"] == too_long
 
     payload["defaultTTL"] = "1h"
     status, _, _ = await raw.call("POST", "/api/v1/dynamic-secrets", json=payload)
@@ -209,7 +211,10 @@ async def test_dynamic_secret_errors(raw: Raw, databases: dict[str, str]) -> Non
     status, body, _ = await raw.call(
         "GET", "/api/v1/dynamic-secrets/pg", params={**location(raw), "projectSlug": "other"}
     )
-    assert status == 404
+    if legacy:  # recorded: the 2024 server fails the slug lookup with a 500
+        assert (status, body["error"]) == (500, "Find project by slug")
+    else:
+        assert status == 404
 
     bad = {
         **payload,

@@ -40,9 +40,13 @@ async def test_create_get_update_delete_cycle(raw: Raw) -> None:
     expected = "v2\n" if raw.server.config.compat == "2024" else "s3cr3t"
     assert body["secret"]["secretValue"] == expected
 
-    status, body, _ = await raw.call(
-        "PATCH", f"{base}/DB_PASSWORD", json={**scope(raw), "newSecretName": "RENAMED"}
-    )
+    rename = {**scope(raw), "newSecretName": "RENAMED"}
+    if raw.server.config.compat == "2024":  # that server's rename needs the value
+        status, body, _ = await raw.call("PATCH", f"{base}/DB_PASSWORD", json=rename)
+        assert status == 401 and body["error"] == "ValidationFailure"
+        assert body["message"][0]["path"] == ["secretValue"]
+        rename["secretValue"] = "v2\n"
+    status, body, _ = await raw.call("PATCH", f"{base}/DB_PASSWORD", json=rename)
     assert status == 200 and body["secret"]["secretKey"] == "RENAMED"
 
     status, body, _ = await raw.call("DELETE", f"{base}/RENAMED", json=scope(raw))
@@ -108,12 +112,13 @@ async def test_list_flags_recursion_imports_references_tags(raw: Raw) -> None:
     base, _, project_key = raw.v
     await create(raw, "DB_PASSWORD", "s3cr3t")
     await create(raw, "API_URL", "https://example.invalid/${DB_PASSWORD}")
+    folders, folder_project = raw.folders
     status, body, _ = await raw.call(
         "POST",
-        "/api/v2/folders",
-        json={"projectId": raw.info.project_id, "environment": "dev", "name": "app"},
+        folders,
+        json={folder_project: raw.info.project_id, "environment": "dev", "name": "app"},
     )
-    assert status == 200 and body["folder"]["path"] == "/app"
+    assert status == 200 and body["folder"]["name"] == "app"
     status, _, _ = await raw.call(
         "POST",
         f"{base}/NESTED",
@@ -177,11 +182,9 @@ async def test_list_flags_recursion_imports_references_tags(raw: Raw) -> None:
     )
     assert status == 200
     status, body, _ = await raw.call("GET", base, params=scope(raw, tagSlugs="db"))
-    if raw.server.config.compat == "2024":
-        assert len(body["secrets"]) == 2  # that server ignored tagSlugs on the raw route
-    else:
-        assert [s["secretKey"] for s in body["secrets"]] == ["DB_PASSWORD"]
-        assert body["secrets"][0]["tags"][0]["slug"] == "db"
+    # Every generation applies the filter (the recorded 2024 server does too).
+    assert [s["secretKey"] for s in body["secrets"]] == ["DB_PASSWORD"]
+    assert body["secrets"][0]["tags"][0]["slug"] == "db"
 
     # a missing sub-folder lists as empty
     status, body, _ = await raw.call("GET", base, params=scope(raw, path="/nope"))
@@ -222,8 +225,32 @@ async def test_batch_routes(raw: Raw) -> None:
             ],
         },
     )
-    assert status == 200
-    assert [(s["secretKey"], s["version"]) for s in body["secrets"]] == [("A", 2), ("C", 1)]
+    if raw.server.config.compat == "2024":  # `mode` ignored: a missing secret fails
+        assert (status, body["message"]) == (404, "Secret does not exist: ")
+        await raw.call(
+            "POST",
+            batch,
+            json={
+                **scope(raw, env="prod"),
+                "secrets": [{"secretKey": "C", "secretValue": "3"}],
+            },
+        )
+        status, body, _ = await raw.call(
+            "PATCH",
+            batch,
+            json={
+                **scope(raw, env="prod"),
+                "secrets": [
+                    {"secretKey": "A", "secretValue": "10"},
+                    {"secretKey": "C", "secretValue": "3"},
+                ],
+            },
+        )
+        assert status == 200
+        assert [(s["secretKey"], s["version"]) for s in body["secrets"]] == [("A", 2), ("C", 2)]
+    else:
+        assert status == 200
+        assert [(s["secretKey"], s["version"]) for s in body["secrets"]] == [("A", 2), ("C", 1)]
     status, body, _ = await raw.call(
         "DELETE",
         batch,
@@ -236,40 +263,47 @@ async def test_batch_routes(raw: Raw) -> None:
 
 async def test_folders(raw: Raw) -> None:
     project = raw.info.project_id
+    folders, key = raw.folders
     for name, path in (("app", "/"), ("db", "/app")):
         status, body, _ = await raw.call(
             "POST",
-            "/api/v2/folders",
-            json={"projectId": project, "environment": "dev", "name": name, "path": path},
+            folders,
+            json={key: project, "environment": "dev", "name": name, "path": path},
         )
         assert status == 200
     status, body, _ = await raw.call(
-        "GET", "/api/v2/folders", params={"projectId": project, "environment": "dev", "path": "/"}
+        "GET", folders, params={key: project, "environment": "dev", "path": "/"}
     )
     assert [f["name"] for f in body["folders"]] == ["app"]
     status, body, _ = await raw.call(
-        "GET",
-        "/api/v2/folders",
-        params={"projectId": project, "environment": "dev", "recursive": "true"},
+        "GET", folders, params={key: project, "environment": "dev", "recursive": "true"}
     )
-    assert sorted(f["name"] for f in body["folders"]) == ["app", "db"]
+    if raw.server.config.compat == "2024":  # v1 lists one level; v2 is not there
+        assert [f["name"] for f in body["folders"]] == ["app"]
+        assert "description" not in body["folders"][0]
+        status, body, _ = await raw.call(
+            "GET", "/api/v2/folders", params={"projectId": project, "environment": "dev"}
+        )
+        assert status == 404 and body["message"].startswith("Route GET:/api/v2/folders?")
+    else:
+        assert sorted(f["name"] for f in body["folders"]) == ["app", "db"]
     status, body, _ = await raw.call(
         "POST",
-        "/api/v2/folders",
-        json={"projectId": project, "environment": "dev", "name": "bad name"},
+        folders,
+        json={key: project, "environment": "dev", "name": "bad name"},
     )
     assert body["error"] == "ValidationFailure"
     assert "Invalid folder name" in body["message"][0]["message"]
     status, body, _ = await raw.call(
         "DELETE",
-        "/api/v2/folders/app",
-        json={"projectId": project, "environment": "dev", "path": "/"},
+        folders + "/app",
+        json={key: project, "environment": "dev", "path": "/"},
     )
     assert status == 200 and body["folder"]["name"] == "app"
     status, body, _ = await raw.call(
         "GET",
-        "/api/v2/folders",
-        params={"projectId": project, "environment": "dev", "path": "/app"},
+        folders,
+        params={key: project, "environment": "dev", "path": "/app"},
     )
     assert status == 404
 
