@@ -16,6 +16,7 @@ import aiohttp
 import attrs
 
 from ._constants import DEFAULT_MAX_RESPONSE_BYTES, INITIAL_RETRY_DELAY
+from ._generations import is_route_not_found
 from ._pacing import Pacer
 from ._retry import RetryMode, backoff_delay, parse_retry_after, should_retry_status
 from ._serde import dumps, loads
@@ -299,7 +300,12 @@ class Transport:
                     revalidation,
                 )
             except APIStatusError as exc:
-                if exc.status_code == 404 and maybe_delivered and mode is RetryMode.DELETE:
+                if (
+                    exc.status_code == 404
+                    and maybe_delivered
+                    and mode is RetryMode.DELETE
+                    and not is_route_not_found(exc)  # a missing route deleted nothing
+                ):
                     log.debug("%s %s: already gone after a lost answer; done", method, path)
                     return None
                 if not should_retry_status(mode, exc.status_code, exc.retry_after):

@@ -198,8 +198,12 @@ class AsyncDynamicSecrets(AsyncResource):
         path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
-    ) -> DynamicSecret:
+    ) -> DynamicSecret | None:
         """Delete a dynamic secret; its leases are revoked (``force`` ignores provider errors).
+
+        Returns:
+            The deleted dynamic secret; ``None`` when a retry after a lost answer found it
+            already gone (the earlier attempt deleted it).
 
         Raises:
             NotFoundError: no such dynamic secret.
@@ -210,6 +214,6 @@ class AsyncDynamicSecrets(AsyncResource):
             "isForced": force,
         }
         data = await self._client._request(
-            "DELETE", f"{_BASE}/{segment(name)}", json=body, mode=RetryMode.IDEMPOTENT
+            "DELETE", f"{_BASE}/{segment(name)}", json=body, mode=RetryMode.DELETE
         )
-        return structure(unwrap(data, "dynamicSecret"), DynamicSecret)
+        return None if data is None else structure(unwrap(data, "dynamicSecret"), DynamicSecret)

@@ -123,8 +123,12 @@ class AsyncFolders(AsyncResource):
         force: bool = False,
         project_id: str | None = None,
         environment: str | None = None,
-    ) -> Folder:
+    ) -> Folder | None:
         """Delete a folder (by id or name, inside ``path``) with everything in it.
+
+        Returns:
+            The deleted folder; ``None`` when a retry after a lost answer found it already
+            gone (the earlier attempt deleted it).
 
         Raises:
             NotFoundError: no such folder.
@@ -134,7 +138,7 @@ class AsyncFolders(AsyncResource):
         path = require_path(path, "path")
         client = self._client
 
-        async def attempt(generation: str) -> Folder:
+        async def attempt(generation: str) -> Folder | None:
             body: dict[str, object] = {
                 "projectId" if generation == "v2" else "workspaceId": project,
                 "environment": env,
@@ -146,8 +150,8 @@ class AsyncFolders(AsyncResource):
                 "DELETE",
                 f"/api/{generation}/folders/" + segment(folder),
                 json=body,
-                mode=RetryMode.IDEMPOTENT,
+                mode=RetryMode.DELETE,
             )
-            return structure(unwrap(data, "folder"), Folder)
+            return None if data is None else structure(unwrap(data, "folder"), Folder)
 
         return await client._generations.call("folders", attempt)

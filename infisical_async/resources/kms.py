@@ -161,14 +161,19 @@ class AsyncKmsKeys(AsyncResource):
         )
         return structure(unwrap(data, "key"), KmsKey)
 
-    async def delete(self, key_id: str) -> KmsKey:
-        """Delete a key; what it encrypted can no longer be decrypted."""
+    async def delete(self, key_id: str) -> KmsKey | None:
+        """Delete a key; what it encrypted can no longer be decrypted.
+
+        Returns:
+            The deleted key; ``None`` when a retry after a lost answer found it already
+            gone (the earlier attempt deleted it).
+        """
         data = await self._client._request(
             "DELETE",
             f"{_BASE}/{segment(require_name(key_id, 'key_id'))}",
-            mode=RetryMode.IDEMPOTENT,
+            mode=RetryMode.DELETE,
         )
-        return structure(unwrap(data, "key"), KmsKey)
+        return None if data is None else structure(unwrap(data, "key"), KmsKey)
 
 
 class AsyncKms(AsyncResource):

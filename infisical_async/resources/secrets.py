@@ -615,8 +615,12 @@ class AsyncSecrets(AsyncResource):
         environment: str | None = None,
         secret_path: str | None = None,
         type: SecretType = "shared",
-    ) -> Secret:
+    ) -> Secret | None:
         """Delete a secret and return it as it was.
+
+        Returns:
+            The deleted secret; ``None`` when a retry after a lost answer found it already
+            gone (the earlier attempt deleted it).
 
         Raises:
             NotFoundError: no such secret (for instance, already deleted).
@@ -630,8 +634,10 @@ class AsyncSecrets(AsyncResource):
             "/" + segment(name, "name"),
             project,
             body=body,
-            mode=RetryMode.IDEMPOTENT,
+            mode=RetryMode.DELETE,
         )
+        if data is None:
+            return None
         return _expect_key(structure(unwrap(data, "secret"), Secret), name)
 
     async def batch_create(
@@ -710,7 +716,12 @@ class AsyncSecrets(AsyncResource):
         environment: str | None = None,
         secret_path: str | None = None,
     ) -> builtins.list[Secret]:
-        """Delete several secrets by name in one request."""
+        """Delete several secrets by name in one request.
+
+        Returns:
+            The deleted secrets; empty when a retry after a lost answer found them already
+            gone (the earlier attempt deleted them).
+        """
         if isinstance(names, str) or not names:
             raise InvalidArgumentError("names", "must be a non-empty sequence of names")
         keys = [require_name(n, "names[]") for n in names]
@@ -720,9 +731,9 @@ class AsyncSecrets(AsyncResource):
             "secretPath": path,
             "secrets": [{"secretKey": k, "type": _check_type(type)} for k in keys],
         }
-        data = await self._call(
-            "DELETE", "batch", "", project, body=body, mode=RetryMode.IDEMPOTENT
-        )
+        data = await self._call("DELETE", "batch", "", project, body=body, mode=RetryMode.DELETE)
+        if data is None:
+            return []
         return structure(unwrap(data, "secrets"), list[Secret])
 
 

@@ -143,8 +143,12 @@ class DynamicSecrets:
         path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
-    ) -> DynamicSecret:
+    ) -> DynamicSecret | None:
         """Delete a dynamic secret; its leases are revoked (``force`` ignores provider errors).
+
+        Returns:
+            The deleted dynamic secret; ``None`` when a retry after a lost answer found it
+            already gone (the earlier attempt deleted it).
 
         Raises:
             NotFoundError: no such dynamic secret.

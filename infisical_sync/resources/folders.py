@@ -68,8 +68,12 @@ class Folders:
         force: bool = False,
         project_id: str | None = None,
         environment: str | None = None,
-    ) -> Folder:
+    ) -> Folder | None:
         """Delete a folder (by id or name, inside ``path``) with everything in it.
+
+        Returns:
+            The deleted folder; ``None`` when a retry after a lost answer found it already
+            gone (the earlier attempt deleted it).
 
         Raises:
             NotFoundError: no such folder.

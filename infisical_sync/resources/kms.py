@@ -95,8 +95,13 @@ class KmsKeys:
             is_disabled=is_disabled,
         )
 
-    def delete(self, key_id: str) -> KmsKey:
-        """Delete a key; what it encrypted can no longer be decrypted."""
+    def delete(self, key_id: str) -> KmsKey | None:
+        """Delete a key; what it encrypted can no longer be decrypted.
+
+        Returns:
+            The deleted key; ``None`` when a retry after a lost answer found it already
+            gone (the earlier attempt deleted it).
+        """
         return self._runner.call(self._async.delete, key_id=key_id)
 
 

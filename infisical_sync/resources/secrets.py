@@ -250,8 +250,12 @@ class Secrets:
         environment: str | None = None,
         secret_path: str | None = None,
         type: SecretType = "shared",
-    ) -> Secret:
+    ) -> Secret | None:
         """Delete a secret and return it as it was.
+
+        Returns:
+            The deleted secret; ``None`` when a retry after a lost answer found it already
+            gone (the earlier attempt deleted it).
 
         Raises:
             NotFoundError: no such secret (for instance, already deleted).
@@ -319,7 +323,12 @@ class Secrets:
         environment: str | None = None,
         secret_path: str | None = None,
     ) -> builtins.list[Secret]:
-        """Delete several secrets by name in one request."""
+        """Delete several secrets by name in one request.
+
+        Returns:
+            The deleted secrets; empty when a retry after a lost answer found them already
+            gone (the earlier attempt deleted them).
+        """
         return self._runner.call(
             self._async.batch_delete,
             names=names,

@@ -445,3 +445,34 @@ async def test_one_caller_cannot_change_what_the_cache_hands_the_next(
     again = await client.secrets.list()
     assert [s.key for s in again] == ["A", "B"]
     row("cache: an answer cannot be changed by its caller", 1, 1, 0, 0)
+
+
+@pytest.mark.parametrize("target", ["secret", "secrets (batch)", "folder", "kms key"])
+async def test_a_delete_whose_answer_was_lost_has_succeeded(
+    current_server: EmbeddedServer, target: str
+) -> None:
+    server = current_server
+    async with make_client(server) as client:
+        if target == "secret":
+            await client.secrets.create("GONE", "v")
+            server.control.drop_next(1, path="^/api/v4/secrets/GONE$", method="DELETE")
+            assert await client.secrets.delete("GONE") is None
+            with pytest.raises(NotFoundError):
+                await client.secrets.get("GONE")
+        elif target == "secrets (batch)":
+            await client.secrets.batch_create({"A": "1", "B": "2"})
+            server.control.drop_next(1, path="^/api/v4/secrets/batch$", method="DELETE")
+            assert await client.secrets.batch_delete(["A", "B"]) == []
+            assert len(await client.secrets.list()) == 0
+        elif target == "folder":
+            await client.folders.create("gone")
+            server.control.drop_next(1, path="^/api/v2/folders/gone$", method="DELETE")
+            assert await client.folders.delete("gone") is None
+            assert [f.name for f in await client.folders.list()] == []
+        else:
+            key = await client.kms.keys.create("gone-key")
+            server.control.drop_next(1, path="^/api/v1/kms/keys/", method="DELETE")
+            assert await client.kms.keys.delete(key.id) is None
+            with pytest.raises(NotFoundError):
+                await client.kms.keys.get(key.id)
+    row(f"delete answer lost, retry finds it gone ({target})", 1, 1, 0, 0)
