@@ -1,12 +1,14 @@
 """Pacing by the server's own rate-limit headers: wait for a spent window, not into a 429.
 
 Infisical Cloud counts requests per client IP per route in fixed windows and reports, on
-every limited answer, ``x-ratelimit-limit``, ``x-ratelimit-remaining`` and
-``x-ratelimit-reset`` (whole seconds until the window ends). The pacer remembers them per
-bucket (method + route pattern), counts its own requests against the remaining budget while
-their answers are in flight, and, once a bucket is spent, tells the caller how long to wait:
-until the window ends, plus a random share of a tenth of the window so that a fleet does
-not stampede at its edge. Self-hosted servers send no such headers: nothing is ever paced.
+every limited answer, ``x-ratelimit-remaining`` and ``x-ratelimit-reset`` (whole seconds
+until the window ends). Those figures count the whole fleet behind the address, which no
+client can see: so each client takes only its *share* of what remains, and sends blind into
+a new window (before any answer has told it the budget) only with that probability. A 429
+says the fleet asked for more than a window holds: the share halves. Every other answer
+grows it by a quarter. Once its share of a window is spent, a client waits for the next
+window, plus a random tenth of a window so that a fleet does not stampede at the edge.
+Self-hosted servers send no such headers: nothing is ever paced.
 """
 
 from __future__ import annotations
@@ -21,18 +23,29 @@ JITTER_FRACTION = 0.1
 """Spread the requests that waited for a window over this fraction of the next one."""
 MAX_TRACKED = 1024
 """Buckets remembered at most (routes with ids in them could otherwise grow without end)."""
+MIN_SHARE = 0.01
+"""The least share a client keeps: it still tries one window in a hundred."""
+SHARE_GROWTH = 1.25
+"""Each answer that is not a 429 grows the share by a quarter (a 429 halves it)."""
 
 
 class _Bucket:
-    __slots__ = ("remaining", "resets_at", "window")
+    __slots__ = ("allowance", "resets_at", "share", "window")
 
-    def __init__(self, remaining: int, resets_at: float, window: float) -> None:
-        self.remaining = remaining
+    def __init__(self, resets_at: float, window: float) -> None:
+        self.allowance: int | None = None
+        """Requests this client may still send in the window; None until an answer says."""
         self.resets_at = resets_at
         self.window = window
+        self.share = 1.0
+        """The part of a window's budget this client takes, and the chance that it sends
+        blind into a new window. Halved by every 429 (the fleet asked for more than the
+        window holds), grown by a quarter by every answer that was not one."""
 
 
 class Pacer:
+    """Per route bucket: the server's budget, this client's share of it, the window."""
+
     def __init__(
         self,
         *,
@@ -49,15 +62,24 @@ class Pacer:
         if state is None:
             return 0.0
         now = self._clock()
-        if now >= state.resets_at:
-            del self._buckets[bucket]  # a new window: the next answer tells its budget
+        if now >= state.resets_at:  # a new window: its budget is unknown until an answer
+            elapsed = now - state.resets_at
+            state.resets_at += (elapsed // state.window + 1) * state.window
+            state.allowance = None
+            if self._rng() >= state.share:  # sit this window out: the fleet has too many
+                return self._until_next_window(state, now)
+            return 0.0  # one blind request: its answer sets the budget (others wait for it)
+        if state.allowance is None:  # a blind request is out: its answer sets the budget
+            return min(state.resets_at - now, JITTER_FRACTION * state.window)
+        if state.allowance > 0:
+            state.allowance -= 1
             return 0.0
-        if state.remaining > 0:
-            state.remaining -= 1
-            return 0.0
+        return self._until_next_window(state, now)
+
+    def _until_next_window(self, state: _Bucket, now: float) -> float:
         return state.resets_at - now + self._rng() * JITTER_FRACTION * state.window
 
-    def observe(self, bucket: str, headers: Mapping[str, str]) -> None:
+    def observe(self, bucket: str, status: int, headers: Mapping[str, str]) -> None:
         """Take the budget an answer reports (nothing when it reports none)."""
         remaining = _count(headers.get("x-ratelimit-remaining"))
         reset = _count(headers.get("x-ratelimit-reset"))
@@ -65,11 +87,19 @@ class Pacer:
             return
         now = self._clock()
         state = self._buckets.get(bucket)
-        window = float(max(reset, 1, state.window if state is not None else 0))
-        if state is None and len(self._buckets) >= MAX_TRACKED:
-            self._buckets.pop(next(iter(self._buckets)))
-        # The server's figure counts the whole fleet behind this IP: it replaces ours.
-        self._buckets[bucket] = _Bucket(remaining, now + reset, window)
+        if state is None:
+            if len(self._buckets) >= MAX_TRACKED:
+                self._buckets.pop(next(iter(self._buckets)))
+            state = self._buckets[bucket] = _Bucket(now + reset, float(max(reset, 1)))
+        state.window = float(max(reset, 1, state.window))
+        state.resets_at = now + reset
+        if status == 429:
+            state.share = max(MIN_SHARE, state.share * 0.5)
+            remaining = 0
+        else:
+            state.share = min(1.0, state.share * SHARE_GROWTH)
+        # The server's figure counts the whole fleet behind this IP; take our share of it.
+        state.allowance = int(remaining * state.share)
 
 
 def _count(value: str | None) -> int | None:

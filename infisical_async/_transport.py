@@ -393,7 +393,7 @@ class Transport:
             ) as response:
                 status = response.status
                 if self.pacer is not None:
-                    self.pacer.observe(bucket, response.headers)
+                    self.pacer.observe(bucket, status, response.headers)
                 if revalidation is not None:
                     if status == 304 and revalidation.etag is not None:
                         revalidation.not_modified = True

@@ -117,17 +117,28 @@ async def test_pacing_fails_fast_when_the_wait_passes_the_deadline() -> None:
         assert server.control.rate_limited == 0
 
 
-def test_the_pacer_counts_in_flight_requests_and_jitters_the_window_edge() -> None:
+def test_the_pacer_takes_its_share_and_backs_off_on_429() -> None:
     now = [0.0]
-    pacer = Pacer(clock=lambda: now[0], rng=lambda: 0.5)
+    draws = [0.5]
+    pacer = Pacer(clock=lambda: now[0], rng=lambda: draws[0])
     assert pacer.reserve("GET /x") == 0.0  # nothing known: send
-    pacer.observe("GET /x", {"x-ratelimit-remaining": "2", "x-ratelimit-reset": "10"})
+    pacer.observe("GET /x", 200, {"x-ratelimit-remaining": "2", "x-ratelimit-reset": "10"})
     assert pacer.reserve("GET /x") == 0.0
     assert pacer.reserve("GET /x") == 0.0
-    assert pacer.reserve("GET /x") == pytest.approx(10 + 0.5 * 0.1 * 10)  # spent
-    now[0] = 10.0
-    assert pacer.reserve("GET /x") == 0.0  # a new window
-    pacer.observe("GET /y", {"x-ratelimit-remaining": "-1", "x-ratelimit-reset": "x"})
+    assert pacer.reserve("GET /x") == pytest.approx(10 + 0.5 * 0.1 * 10)  # spent: next window
+    # A 429: the fleet wants more than a window holds; this client halves its share.
+    pacer.observe("GET /x", 429, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "4"})
+    assert pacer._buckets["GET /x"].share == pytest.approx(0.5)
+    now[0] = 4.0  # a new window: with a share of one half, it sends blind half the time
+    draws[0] = 0.7
+    assert pacer.reserve("GET /x") == pytest.approx(10 + 0.7 * 0.1 * 10)  # sat out
+    now[0] = 14.0
+    draws[0] = 0.2
+    assert pacer.reserve("GET /x") == 0.0  # blind
+    assert 0 < pacer.reserve("GET /x") <= 1.0  # waits briefly for the blind answer
+    pacer.observe("GET /x", 200, {"x-ratelimit-remaining": "40", "x-ratelimit-reset": "9"})
+    assert pacer._buckets["GET /x"].allowance == int(40 * 0.625)  # its share of the rest
+    pacer.observe("GET /y", 200, {"x-ratelimit-remaining": "-1", "x-ratelimit-reset": "x"})
     assert pacer.reserve("GET /y") == 0.0  # malformed headers are ignored
 
 
