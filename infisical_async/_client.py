@@ -291,27 +291,9 @@ class AsyncInfisicalClient:
         tokens = self._tokens
         deadline = transport.deadline(self._request_timeout)
         project = _written_project(method, params, json)
-        try:
-            token = await tokens.token(deadline, method=method, path=path)
-            try:
-                return await transport.request(
-                    method,
-                    path,
-                    params=params,
-                    json=json,
-                    token=token,
-                    mode=mode,
-                    deadline=deadline,
-                    timeout=self._request_timeout,
-                    max_retries=self._request_retries,
-                    route=route,
-                    revalidation=revalidation,
-                )
-            except AuthenticationError:
-                if not tokens.can_login:
-                    raise
-            token = await tokens.after_rejection(token, deadline, method=method, path=path)
-            return await transport.request(
+
+        def send(token: str) -> Awaitable[Any]:
+            return transport.request(
                 method,
                 path,
                 params=params,
@@ -323,6 +305,17 @@ class AsyncInfisicalClient:
                 max_retries=self._request_retries,
                 route=route,
                 revalidation=revalidation,
+            )
+
+        try:
+            token = await tokens.token(deadline, method=method, path=path)
+            try:
+                return await send(token)
+            except AuthenticationError:
+                if not tokens.can_login:
+                    raise
+            return await send(
+                await tokens.after_rejection(token, deadline, method=method, path=path)
             )
         finally:
             if project is not None:
