@@ -35,6 +35,15 @@ def make_client():
         project_id=info["project_id"],
         environment="dev",
     )
+def wait_child(pid):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    sys.exit("the forked child did not exit")
 """
 
 
@@ -133,16 +142,7 @@ def test_a_forked_child_closes_and_exits_at_once(server: EmbeddedServer) -> None
             with_fresh.close()
             sys.stderr.write(f"child closed in {time.monotonic() - started:.3f}s\\n")
             sys.exit(7)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            time.sleep(0.05)
-        else:
-            os.kill(pid, signal.SIGKILL)
-            sys.exit("the forked child did not exit")
-        assert os.waitstatus_to_exitcode(status) == 7
+        assert wait_child(pid) == 7
         client.secrets.list()  # the parent's client (and its pooled connection) still works
         client.close()
         """,
@@ -161,15 +161,7 @@ def test_a_forked_child_exits_at_once_without_closing(server: EmbeddedServer) ->
         pid = os.fork()
         if pid == 0:
             sys.exit(0)  # the interpreter's normal exit, finalizers included
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            time.sleep(0.05)
-        else:
-            os.kill(pid, signal.SIGKILL)
-            sys.exit("the forked child hung at exit")
+        assert wait_child(pid) == 0
         client.close()
         """,
     )
@@ -249,8 +241,7 @@ def test_a_forked_child_never_reuses_the_parents_epoll_descriptor(
         if pid == 0:
             read_end, write_end = os.pipe()  # takes the lowest free numbers
             os._exit(0 if epoll_fd not in (read_end, write_end) else 9)
-        _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0, "the child reused the epoll number"
+        assert wait_child(pid) == 0, "the child reused the epoll number"
         client.secrets.list()
         client.close()
         """,
