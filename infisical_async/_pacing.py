@@ -6,7 +6,7 @@ until the window ends). Those figures count the whole fleet behind the address, 
 client can see: so each client takes only its *share* of what remains, and sends blind into
 a new window (before any answer has told it the budget) only with that probability. A 429
 says the fleet asked for more than a window holds: the share halves. Every other answer
-grows it by a quarter. Once its share of a window is spent, a client waits for the next
+grows it by half. Once its share of a window is spent, a client waits for the next
 window, plus a random tenth of a window so that a fleet does not stampede at the edge.
 Self-hosted servers send no such headers: nothing is ever paced.
 """
@@ -23,10 +23,11 @@ JITTER_FRACTION = 0.1
 """Spread the requests that waited for a window over this fraction of the next one."""
 MAX_TRACKED = 1024
 """Buckets remembered at most (routes with ids in them could otherwise grow without end)."""
-MIN_SHARE = 0.01
-"""The least share a client keeps: it still tries one window in a hundred."""
-SHARE_GROWTH = 1.25
-"""Each answer that is not a 429 grows the share by a quarter (a 429 halves it)."""
+MIN_SHARE = 0.2
+"""The least share a client keeps: it still tries one window in five. Lower floors cut
+429s little more and slowed a 200-client fleet's start several times (benchmarks.fleet)."""
+SHARE_GROWTH = 1.5
+"""Each answer that is not a 429 grows the share by half (a 429 halves it)."""
 
 
 class _Bucket:
@@ -40,7 +41,7 @@ class _Bucket:
         self.share = 1.0
         """The part of a window's budget this client takes, and the chance that it sends
         blind into a new window. Halved by every 429 (the fleet asked for more than the
-        window holds), grown by a quarter by every answer that was not one."""
+        window holds), grown by half by every answer that was not one."""
 
 
 class Pacer:

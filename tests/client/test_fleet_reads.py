@@ -137,7 +137,7 @@ def test_the_pacer_takes_its_share_and_backs_off_on_429() -> None:
     assert pacer.reserve("GET /x") == 0.0  # blind
     assert 0 < pacer.reserve("GET /x") <= 1.0  # waits briefly for the blind answer
     pacer.observe("GET /x", 200, {"x-ratelimit-remaining": "40", "x-ratelimit-reset": "9"})
-    assert pacer._buckets["GET /x"].allowance == int(40 * 0.625)  # its share of the rest
+    assert pacer._buckets["GET /x"].allowance == int(40 * 0.75)  # its share of the rest
     pacer.observe("GET /y", 200, {"x-ratelimit-remaining": "-1", "x-ratelimit-reset": "x"})
     assert pacer.reserve("GET /y") == 0.0  # malformed headers are ignored
 
