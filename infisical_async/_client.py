@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncInfisicalClient"]
 
+STATUS_PATH = "/api/status"
+
 
 def _site_url_from_env() -> str | None:
     for name in ("INFISICAL_SITE_URL", "INFISICAL_API_URL"):
@@ -320,6 +322,24 @@ class AsyncInfisicalClient:
         finally:
             if project is not None:
                 self._cache.invalidate_project(project)
+
+    async def ping(self) -> float:
+        """Check that the server answers and that this client holds an access token.
+
+        Gets a token (logging in only when none is current) and calls the server's status
+        route; returns the round trip in seconds. For health checks: it raises the usual
+        errors (``APIConnectionError``, ``APITimeoutError``, ``AuthenticationError``, ...).
+        """
+        started = time.monotonic()
+        await self._tokens.token()
+        await self._transport.request(
+            "GET",
+            STATUS_PATH,
+            mode=RetryMode.IDEMPOTENT,
+            timeout=self._request_timeout,
+            max_retries=self._request_retries,
+        )
+        return time.monotonic() - started
 
     @property
     def closed(self) -> bool:

@@ -184,6 +184,15 @@ class InfisicalClient:
         clone._bind()
         return clone
 
+    def ping(self) -> float:
+        """Check that the server answers and that this client holds an access token.
+
+        Gets a token (logging in only when none is current) and calls the server's status
+        route; returns the round trip in seconds. For health checks: it raises the usual
+        errors (``APIConnectionError``, ``APITimeoutError``, ``AuthenticationError``, ...).
+        """
+        return self._runner.call(self._async.ping)
+
     @property
     def closed(self) -> bool:
         return self._async.closed
