@@ -20,7 +20,7 @@ from .auth_methods import (
 )
 from .errors import ConfigurationError
 
-__all__ = ["ENV_VARIABLES", "auth_from_env", "options_from_env"]
+__all__ = ["CREDENTIAL_VARIABLES", "ENV_VARIABLES", "auth_from_env", "options_from_env"]
 
 CLIENT_ID = "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID"
 CLIENT_SECRET = "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET"
@@ -55,6 +55,17 @@ ENV_VARIABLES: dict[str, str] = {
     **{var: f"default {option}" for option, var in _SCOPE.items()},
 }
 """Every variable ``from_env()`` reads, with what it is for."""
+
+
+CREDENTIAL_VARIABLES = (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    TOKEN,
+    "INFISICAL_JWT",
+    "INFISICAL_LDAP_USERNAME",
+    "INFISICAL_LDAP_PASSWORD",
+)
+"""What a program run with secrets should not inherit: the identity's own credentials."""
 
 
 def _require(env: Mapping[str, str], method: str, *names: str) -> list[str]:
