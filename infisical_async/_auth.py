@@ -43,7 +43,7 @@ from .models import AccessToken
 
 __all__ = ["AuthStrategy", "TokenAuth", "TokenManager", "UniversalAuth"]
 
-log = logging.getLogger("infisical_async")
+log = logging.getLogger("infisical_async.auth")
 
 LOGIN_PATH = "/api/v1/auth/universal-auth/login"
 RENEW_PATH = "/api/v1/auth/token/renew"

@@ -27,7 +27,7 @@ from ._base import AsyncResource, segment, unwrap
 
 __all__ = ["AsyncSecrets"]
 
-log = logging.getLogger("infisical_async")
+log = logging.getLogger("infisical_async.secrets")
 T = TypeVar("T")
 
 _V4 = {"base": "/api/v4/secrets", "batch": "/api/v4/secrets/batch", "project": "projectId"}
