@@ -77,7 +77,7 @@ class TokenAuth:
     """A ready access token (a token-auth token, or one obtained elsewhere).
 
     It is used as given: it cannot be renewed by logging in again, so when the server
-    rejects it the client raises :class:`~infisical_async.AuthenticationError`.
+    rejects it the client raises `AuthenticationError`.
     """
 
     token: str = attrs.field(repr=False)

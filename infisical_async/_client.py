@@ -85,7 +85,7 @@ def _written_project(method: str, params: Mapping[str, str] | None, json: Any) -
 class AsyncInfisicalClient:
     """An asyncio client for the Infisical API, on one ``aiohttp.ClientSession``.
 
-    Use it as an async context manager (or call :meth:`aclose`)::
+    Use it as an async context manager (or call `aclose()`)::
 
         async with AsyncInfisicalClient(
             auth=UniversalAuth(client_id=..., client_secret=...),

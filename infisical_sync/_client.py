@@ -37,7 +37,7 @@ __all__ = ["InfisicalClient"]
 class InfisicalClient:
     """A blocking client for the Infisical API, on one ``aiohttp.ClientSession``.
 
-    Use it as a context manager (or call :meth:`close`)::
+    Use it as a context manager (or call `close()`)::
 
         with InfisicalClient(
             auth=UniversalAuth(client_id=..., client_secret=...),

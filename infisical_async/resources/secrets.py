@@ -52,7 +52,7 @@ class AsyncSecrets(AsyncResource):
     """Secrets of a project environment. Reached as ``client.secrets``.
 
     ``project_id``, ``environment`` and ``secret_path`` default to the client's; a call
-    without either raises :class:`~infisical_async.MissingArgumentError` before sending.
+    without either raises `MissingArgumentError` before sending.
     """
 
     async def _call(

@@ -307,7 +307,7 @@ class EmbeddedServer:
     """An Infisical-compatible server on loopback, for tests and demos.
 
     Use as ``async with EmbeddedServer() as server:`` (then ``server.info`` and
-    ``server.control``), or :meth:`run_in_thread` from synchronous code.
+    ``server.control``), or `run_in_thread()` from synchronous code.
 
     ``compat`` picks the server generation to answer like: ``"current"`` (upstream),
     ``"2025"`` (June 2025: v3 secrets, v1 folders, /workspace project routes, KMS refused
@@ -356,7 +356,7 @@ class EmbeddedServer:
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
-        """The loop serving requests, once started by :meth:`run_in_thread`."""
+        """The loop serving requests, once started by `run_in_thread()`."""
 
     @property
     def info(self) -> ServerInfo:
