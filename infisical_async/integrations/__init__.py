@@ -8,8 +8,15 @@
 * ``check_health``: ``client.ping()`` plus every keeper's health, as a ``/healthz`` dict.
 """
 
-from ._app import InfisicalApp
+from ._app import InfisicalApp, InfisicalState
 from ._health import check_health
 from ._pool import PoolSpec, RotatingPool, asyncpg_pool
 
-__all__ = ["InfisicalApp", "PoolSpec", "RotatingPool", "asyncpg_pool", "check_health"]
+__all__ = [
+    "InfisicalApp",
+    "InfisicalState",
+    "PoolSpec",
+    "RotatingPool",
+    "asyncpg_pool",
+    "check_health",
+]

@@ -15,6 +15,7 @@ says otherwise) and closed, with every lease revoked, at cleanup.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -36,15 +37,16 @@ __all__ = [
 
 
 class Infisical(InfisicalApp):
-    """``InfisicalApp`` for ``aiohttp.web``; its state lives under an ``AppKey``.
+    """``InfisicalApp`` for ``aiohttp.web``; its state lives under ``infisical.key``.
 
-    Takes the arguments of ``InfisicalApp`` (``client``, ``secrets_path``, ``recursive``,
-    ``settings``, ``pools``, ``health_timeout``).
+    Takes the arguments of ``InfisicalApp``: ``client``, ``secrets_path``, ``recursive``,
+    ``settings``, ``pools``, ``health_timeout``.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.key = web.AppKey("infisical", InfisicalState)
+    @functools.cached_property
+    def key(self) -> web.AppKey[InfisicalState]:
+        """The ``AppKey`` of the running state: ``app[infisical.key]``."""
+        return web.AppKey("infisical", InfisicalState)
 
     def setup(self, app: web.Application) -> None:
         """Register the cleanup context on ``app``."""

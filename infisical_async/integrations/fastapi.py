@@ -19,7 +19,7 @@ The client is opened once at startup (``AsyncInfisicalClient.from_env()`` unless
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -43,12 +43,35 @@ __all__ = [
 class Infisical(InfisicalApp):
     """``InfisicalApp`` for FastAPI/Starlette; its state lives on ``app.state.<state_name>``.
 
-    Takes the arguments of ``InfisicalApp`` (``client``, ``secrets_path``, ``recursive``,
-    ``settings``, ``pools``, ``health_timeout``) and ``state_name`` (default ``"infisical"``).
+    Args:
+        client: Makes the client at startup; default ``AsyncInfisicalClient.from_env``.
+        secrets_path: Load this folder's secrets once at startup.
+        recursive: Include sub-folders of ``secrets_path``.
+        settings: ``settings(secrets)`` builds your configuration object at startup.
+        pools: Connection pools fed by dynamic-secret leases (``asyncpg_pool(...)``).
+        health_timeout: Seconds the health probe waits for the server.
+        state_name: Attribute of ``app.state`` holding the running state.
     """
 
-    def __init__(self, *args: Any, state_name: str = "infisical", **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        client: Callable[[], AsyncInfisicalClient] | None = None,
+        *,
+        secrets_path: str | None = None,
+        recursive: bool = False,
+        settings: Callable[[dict[str, str]], Any] | None = None,
+        pools: Mapping[str, PoolSpec[Any]] | None = None,
+        health_timeout: float = 5.0,
+        state_name: str = "infisical",
+    ) -> None:
+        super().__init__(
+            client,
+            secrets_path=secrets_path,
+            recursive=recursive,
+            settings=settings,
+            pools=pools,
+            health_timeout=health_timeout,
+        )
         self.state_name = state_name
 
     @contextlib.asynccontextmanager
