@@ -57,6 +57,14 @@ def test_version_and_help_read_as_plain_text(server: EmbeddedServer) -> None:
         [PY, "-m", "infisical_sync", "--version"], capture_output=True, text=True, timeout=60
     )
     assert module.stdout.strip() == f"infisical-py {__version__}"
+    server_help = subprocess.run(
+        [PY, "-m", "infisical_async.testing", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert "Run the embedded Infisical-compatible server" in server_help
+    assert "``" not in server_help
 
 
 def test_run_injects_passes_the_exit_status_and_strips_credentials(
