@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -57,9 +58,14 @@ async def check_health(
 
     server: dict[str, Any]
     try:
-        latency = await client.with_options(timeout=timeout, max_retries=0).ping()
+        # The outer bound also covers a login the ping may have to wait for.
+        latency = await asyncio.wait_for(
+            client.with_options(timeout=timeout, max_retries=0).ping(), timeout
+        )
     except InfisicalError as exc:
         server = {"status": "fail", "error": _describe(exc)}
+    except asyncio.TimeoutError:
+        server = {"status": "fail", "error": f"APITimeoutError: no answer within {timeout}s"}
     else:
         server = {"status": "ok", "latency_ms": round(latency * 1000, 1)}
     report: dict[str, Any] = {"status": server["status"], "infisical": server, "leases": {}}

@@ -131,6 +131,12 @@ async def test_health_reports_an_unreachable_server(fast: EmbeddedServer) -> Non
         fast.control.delay_next(1, seconds=1.0, path="^/api/status$")
         report = await check_health(client, timeout=0.2)
         assert report["infisical"]["error"].startswith("APITimeoutError")
+    async with fast_client(fast) as client:  # no token yet: the login itself hangs
+        fast.control.delay_next(1, seconds=1.0, path="/login$")
+        started = asyncio.get_running_loop().time()
+        report = await check_health(client, timeout=0.2)
+        assert asyncio.get_running_loop().time() - started < 0.8
+        assert report["infisical"]["error"].startswith("APITimeoutError")
         assert fast.info.client_secret not in str(report)
     async with AsyncInfisicalClient(site_url=fast.info.site_url) as client:
         with pytest.raises(NotAuthenticatedError):  # no credentials: not healthy
