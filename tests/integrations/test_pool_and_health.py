@@ -11,7 +11,12 @@ from typing import Any
 
 import pytest
 
-from infisical_async import AsyncInfisicalClient, InvalidArgumentError, NotAuthenticatedError
+from infisical_async import (
+    AsyncInfisicalClient,
+    InternalServerError,
+    InvalidArgumentError,
+    NotAuthenticatedError,
+)
 from infisical_async.integrations import InfisicalApp, PoolSpec, asyncpg_pool, check_health
 from infisical_async.testing import EmbeddedServer
 
@@ -170,3 +175,13 @@ def test_the_core_never_imports_the_frameworks() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_blocking_client_pings_too() -> None:
+    from ..sync.conftest import make_sync_client
+
+    with EmbeddedServer().run_in_thread() as server, make_sync_client(server) as client:
+        assert 0 < client.ping() < 5
+        server.control.fail_next(3, status=503, path="^/api/status$")
+        with pytest.raises(InternalServerError):
+            client.with_options(max_retries=0).ping()
