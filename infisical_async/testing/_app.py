@@ -142,6 +142,17 @@ def build_app(ctx: Context) -> web.Application:
             response = _route_not_found(request)
         except web.HTTPException:
             raise
+        except ModuleNotFoundError as exc:
+            # An optional driver (asyncpg, redis, cryptography, botocore) is not installed.
+            package = (exc.name or "a package").split(".")[0]
+            response = _error_response(
+                ctx,
+                500,
+                f"The embedded test server needs the {package} package for this route: "
+                "pip install 'infisical-async[testing]'",
+                "InternalServerError",
+                req_id,
+            )
         except Exception:
             log.exception("embedded server: unhandled error on %s %s", request.method, path)
             response = _error_response(

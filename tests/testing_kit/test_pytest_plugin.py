@@ -145,3 +145,32 @@ def test_a_missing_driver_is_named_in_the_error() -> None:
     )
     assert "needs the asyncpg package" in result.stdout, result.stdout + result.stderr
     assert "pip install 'infisical-async[testing]'" in result.stdout
+
+
+def test_a_missing_crypto_library_is_named_in_the_error() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["cryptography"] = None  # KMS keys need it on the server side
+        from infisical_async import InfisicalError
+        from infisical_async.testing import EmbeddedServer
+        from infisical_sync import InfisicalClient, UniversalAuth
+
+        with EmbeddedServer().run_in_thread() as server:
+            info = server.info
+            with InfisicalClient(
+                site_url=info.site_url, project_id=info.project_id, environment="dev",
+                auth=UniversalAuth(client_id=info.client_id, client_secret=info.client_secret),
+                max_retries=0,
+            ) as client:
+                try:
+                    client.kms.keys.create("k")
+                except InfisicalError as exc:
+                    print(exc)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert "needs the cryptography package" in result.stdout, result.stdout + result.stderr
+    assert "infisical-async[testing]" in result.stdout
