@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -76,6 +77,4 @@ def forwarding(target: Callable[[], Child | None]) -> Iterator[list[int]]:
 def is_executable(command: str, env: Mapping[str, str]) -> bool:
     if os.sep in command:
         return os.access(command, os.X_OK)
-    import shutil
-
     return shutil.which(command, path=env.get("PATH")) is not None

@@ -248,7 +248,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.watch_interval <= 0:
         raise CliError("--watch-interval must be > 0", 2)
     client, scope = _open_client(args)
-    with client:
+    try:
         secrets = _load(client, scope, args)
         env, injected, kept = _child_environment(secrets, args)
         if not is_executable(command[0], env):
@@ -259,25 +259,43 @@ def _run(args: argparse.Namespace) -> int:
                 f"injected {injected} secret{'s' if injected != 1 else ''} from "
                 f"{scope} into {command[0]}{note}"
             )
-        current: list[Child] = [Child(command, env)]
-        with forwarding(lambda: current[0]):
-            while True:
-                try:
-                    returncode = current[0].process.wait(
-                        timeout=args.watch_interval if args.watch else None
-                    )
-                except subprocess.TimeoutExpired:
-                    fresh = _refresh(client, args)
-                    if fresh is None or fresh == secrets:
-                        continue
-                    secrets = fresh
-                    if not args.quiet:
-                        _say(f"secrets changed; restarting {command[0]}")
-                    current[0].stop(grace=10.0)
-                    env, _, _ = _child_environment(secrets, args)
-                    current[0] = Child(command, env)
+        if not args.watch:
+            # Nothing more to fetch: no session, loop thread or token renewal lives on
+            # beside the program.
+            client.close()
+        return _supervise(command, env, secrets, client if args.watch else None, args)
+    finally:
+        client.close()
+
+
+def _supervise(
+    command: list[str],
+    env: dict[str, str],
+    secrets: dict[str, str],
+    client: InfisicalClient | None,
+    args: argparse.Namespace,
+) -> int:
+    """Run the program until it exits; with a client, restart it when the secrets change."""
+    current: list[Child] = [Child(command, env)]
+    with forwarding(lambda: current[0]):
+        while True:
+            try:
+                returncode = current[0].process.wait(
+                    timeout=args.watch_interval if client is not None else None
+                )
+            except subprocess.TimeoutExpired:
+                assert client is not None
+                fresh = _refresh(client, args)
+                if fresh is None or fresh == secrets:
                     continue
-                return exit_status(returncode)
+                secrets = fresh
+                if not args.quiet:
+                    _say(f"secrets changed; restarting {command[0]}")
+                current[0].stop(grace=10.0)
+                env, _, _ = _child_environment(secrets, args)
+                current[0] = Child(command, env)
+                continue
+            return exit_status(returncode)
 
 
 def _refresh(client: InfisicalClient, args: argparse.Namespace) -> dict[str, str] | None:

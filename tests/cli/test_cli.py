@@ -142,6 +142,19 @@ def test_signals_reach_the_program(server: EmbeddedServer, sig: signal.Signals) 
         assert process.returncode == 42
 
 
+def test_nothing_of_the_client_lives_beside_the_program(server: EmbeddedServer) -> None:
+    process = start(server, "run", "--quiet", "--", PY, "-c", CHILD)
+    try:
+        read_line(process, "ready")
+        threads = len(os.listdir(f"/proc/{process.pid}/task"))
+        assert threads == 1  # no loop thread, session or token renewal left running
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert process.returncode == 42
+
+
 def test_a_program_killed_by_a_signal_gives_128_plus_n(server: EmbeddedServer) -> None:
     kill_self = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
     result = cli(server, "run", "--quiet", "--", PY, "-c", kill_self)
