@@ -26,8 +26,9 @@ Where the secrets come from, first match wins:
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic_settings import BaseSettings, EnvSettingsSource
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
     from ._client import AsyncInfisicalClient
 
-__all__ = ["InfisicalSettingsSource", "load_settings"]
+__all__ = ["InfisicalSettingsSource", "load_settings", "reading"]
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -116,6 +117,16 @@ class InfisicalSettingsSource(EnvSettingsSource):
         return f"InfisicalSettingsSource(env_prefix={self.env_prefix!r}, scope={self._scope!r})"
 
 
+@contextlib.contextmanager
+def reading(secrets: Mapping[str, str]) -> Iterator[None]:
+    """Within the block, every ``InfisicalSettingsSource`` reads ``secrets`` (no request)."""
+    token = _prefetched.set(dict(secrets))
+    try:
+        yield
+    finally:
+        _prefetched.reset(token)
+
+
 async def load_settings(
     settings_cls: type[S],
     client: AsyncInfisicalClient,
@@ -137,8 +148,5 @@ async def load_settings(
         secret_path=secret_path,
         recursive=recursive,
     )
-    token = _prefetched.set(listing.to_dict())
-    try:
+    with reading(listing.to_dict()):
         return settings_cls(**values)
-    finally:
-        _prefetched.reset(token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
@@ -12,6 +13,20 @@ from ._health import check_health
 from ._pool import PoolSpec, RotatingPool, open_rotating_pool
 
 __all__ = ["InfisicalApp", "InfisicalState"]
+
+
+def _build_settings(factory: Callable[..., Any], secrets: dict[str, str]) -> Any:
+    pydantic_settings = sys.modules.get("pydantic_settings")  # never imported from here
+    if (
+        pydantic_settings is not None
+        and isinstance(factory, type)
+        and issubclass(factory, pydantic_settings.BaseSettings)
+    ):
+        from ..pydantic_settings import reading
+
+        with reading(secrets):
+            return factory()
+    return factory(dict(secrets))
 
 
 class InfisicalState:
@@ -42,8 +57,10 @@ class InfisicalApp:
             (the ``INFISICAL_*`` variables: site, credentials, project, environment).
         secrets_path: Load this folder's secrets once at startup (``state.secrets``).
         recursive: Include sub-folders of ``secrets_path``.
-        settings: ``settings(secrets)`` builds the app's configuration object from the
-            loaded secrets (e.g. a dataclass or pydantic model); kept as ``state.settings``.
+        settings: Builds the app's configuration from the loaded secrets, kept as
+            ``state.settings``: a function ``settings(secrets)``, or a pydantic-settings
+            class whose ``InfisicalSettingsSource`` then reads the loaded secrets (with its
+            own prefix, aliases and nesting) without a second request.
         pools: Connection pools fed by dynamic-secret leases (e.g. ``asyncpg_pool(...)``),
             rebuilt when their credentials rotate; ``state.pools[name].pool``.
         health_timeout: Seconds the health probe waits for the server.
@@ -55,7 +72,7 @@ class InfisicalApp:
         *,
         secrets_path: str | None = None,
         recursive: bool = False,
-        settings: Callable[[dict[str, str]], Any] | None = None,
+        settings: Callable[..., Any] | None = None,
         pools: Mapping[str, PoolSpec[Any]] | None = None,
         health_timeout: float = 5.0,
     ) -> None:
@@ -81,7 +98,7 @@ class InfisicalApp:
                 )
                 state.secrets = listed.to_dict()
                 if self._settings is not None:
-                    state.settings = self._settings(dict(state.secrets))
+                    state.settings = _build_settings(self._settings, state.secrets)
             for name, spec in self._pools.items():
                 state.pools[name] = await stack.enter_async_context(
                     open_rotating_pool(client, spec, state.secrets)

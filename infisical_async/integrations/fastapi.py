@@ -47,7 +47,8 @@ class Infisical(InfisicalApp):
         client: Makes the client at startup; default ``AsyncInfisicalClient.from_env``.
         secrets_path: Load this folder's secrets once at startup.
         recursive: Include sub-folders of ``secrets_path``.
-        settings: ``settings(secrets)`` builds your configuration object at startup.
+        settings: ``settings(secrets)``, or a pydantic-settings class using
+            ``InfisicalSettingsSource``: your configuration object, built at startup.
         pools: Connection pools fed by dynamic-secret leases (``asyncpg_pool(...)``).
         health_timeout: Seconds the health probe waits for the server.
         state_name: Attribute of ``app.state`` holding the running state.
@@ -59,7 +60,7 @@ class Infisical(InfisicalApp):
         *,
         secrets_path: str | None = None,
         recursive: bool = False,
-        settings: Callable[[dict[str, str]], Any] | None = None,
+        settings: Callable[..., Any] | None = None,
         pools: Mapping[str, PoolSpec[Any]] | None = None,
         health_timeout: float = 5.0,
         state_name: str = "infisical",

@@ -9,9 +9,11 @@ import attrs
 import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from infisical_async import AsyncInfisicalClient
 from infisical_async.integrations.fastapi import Infisical
+from infisical_async.pydantic_settings import InfisicalSettingsSource
 from infisical_async.testing import EmbeddedServer
 
 from ..conftest import make_client
@@ -81,3 +83,38 @@ def test_a_missing_lifespan_is_named() -> None:
         pytest.raises(RuntimeError, match=r"lifespan=infisical\.lifespan"),
     ):
         http.get("/x")
+
+
+class AppSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="APP_")
+    workers: int
+    greeting: str = "none"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, InfisicalSettingsSource(settings_cls))
+
+
+def test_a_pydantic_settings_class_reads_the_loaded_secrets(thread_server: EmbeddedServer) -> None:
+    thread_server.control.seed({"APP_WORKERS": "5", "GREETING": "not prefixed"}, path="/svc")
+    infisical = Infisical(
+        lambda: make_client(thread_server), secrets_path="/svc", settings=AppSettings
+    )
+    app = FastAPI(lifespan=infisical.lifespan)
+
+    @app.get("/settings")
+    async def settings(settings: AppSettings = Depends(infisical.settings)) -> dict[str, Any]:
+        return settings.model_dump()
+
+    thread_server.control.reset_counts()
+    with TestClient(app) as http:
+        assert http.get("/settings").json() == {"workers": 5, "greeting": "none"}
+    # one list at startup; the settings class did not fetch again (nor log in from env)
+    assert thread_server.control.request_count("GET /api/v4/secrets") == 1
