@@ -1,60 +1,53 @@
-"""A FastAPI app that loads its configuration from Infisical at startup and holds
-short-lived database credentials (a dynamic-secret lease) for its whole life.
+"""A FastAPI app with its configuration from Infisical, a PostgreSQL pool that logs in with
+short-lived credentials (a dynamic-secret lease, renewed and rotated in the background; the
+pool is rebuilt on rotation), and a health endpoint.
 
-    INFISICAL_UNIVERSAL_AUTH_CLIENT_ID=... INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET=... \\
-    INFISICAL_PROJECT_ID=... uvicorn examples.fastapi_app:app
+Run it (the environment's root folder holds GREETING and DATABASE_URL, a
+``postgresql://host:port/database`` address without user or password; the dynamic secret
+``app-db`` issues the database users)::
+
+    INFISICAL_SITE_URL=... INFISICAL_UNIVERSAL_AUTH_CLIENT_ID=... \\
+    INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET=... INFISICAL_PROJECT_ID=... \\
+    INFISICAL_ENVIRONMENT=dev uvicorn examples.fastapi_app:app
+
+then ``curl localhost:8000/greeting``, ``/database-user`` and ``/healthz``.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI
 
-from infisical_async import AsyncInfisicalClient, Lease
+from infisical_async import AsyncInfisicalClient
+from infisical_async.integrations.fastapi import Infisical, asyncpg_pool
 
 
-def default_client() -> AsyncInfisicalClient:
-    return AsyncInfisicalClient.from_env(
-        project_id=os.environ.get("INFISICAL_PROJECT_ID"),
-        environment=os.environ.get("APP_ENV", "dev"),
+def create_app(client: Callable[[], AsyncInfisicalClient] | None = None) -> FastAPI:
+    """``client`` makes the app's client; by default ``AsyncInfisicalClient.from_env()``."""
+    infisical = Infisical(
+        client,
+        secrets_path="/",
+        pools={
+            "db": asyncpg_pool(
+                "app-db", ttl="15m", dsn_secret="DATABASE_URL", min_size=1, max_size=4
+            )
+        },
     )
-
-
-def create_app(
-    make_client: Callable[[], AsyncInfisicalClient] = default_client,
-    *,
-    dynamic_secret: str = "app-db",
-    lease_ttl: str = "15m",
-) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with make_client() as client:
-            # Configuration once at startup; the keeper renews the database lease in the
-            # background and revokes it when the app stops.
-            app.state.config = (await client.secrets.list()).to_dict()
-            app.state.rotations = 0
-
-            def on_rotate(_: Lease) -> None:
-                app.state.rotations += 1  # a real app would rebuild its connection pool
-
-            async with client.dynamic_secrets.leases.keep(
-                dynamic_secret, ttl=lease_ttl, on_rotate=on_rotate
-            ) as held:
-                app.state.database = held
-                yield
-
-    app = FastAPI(lifespan=lifespan)
+    app = FastAPI(lifespan=infisical.lifespan)
+    app.add_api_route("/healthz", infisical.healthz)
 
     @app.get("/greeting")
-    async def greeting(request: Request) -> dict[str, str]:
-        return {"greeting": request.app.state.config.get("GREETING", "hello")}
+    async def greeting(secrets: dict[str, str] = Depends(infisical.secrets)) -> dict[str, str]:
+        return {"greeting": secrets.get("GREETING", "hello")}
 
     @app.get("/database-user")
-    async def database_user(request: Request) -> dict[str, str]:
-        # Never return the password; the credentials are read fresh on every use.
-        return {"user": request.app.state.database.credentials["DB_USERNAME"]}
+    async def database_user(db: Any = Depends(infisical.pool("db"))) -> dict[str, str]:
+        # The pool logs in as the lease's current user; never return the password.
+        return {"user": await db.fetchval("SELECT current_user")}
 
     return app
+
+
+app = create_app()

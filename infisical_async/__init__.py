@@ -7,11 +7,10 @@
 The blocking twin of everything here is the ``infisical_sync`` package.
 """
 
-import logging
-
 from ._auth import AuthStrategy, TokenAuth, UniversalAuth
 from ._client import AsyncInfisicalClient
 from ._keeper import HeldLease
+from ._logging import configure_from_env
 from ._types import NOT_GIVEN, NotGiven, Timeout
 from ._version import __version__
 from .auth_methods import (
@@ -67,7 +66,7 @@ from .models import (
 )
 from .providers import GenericProvider, RedisProvider, SqlDatabaseProvider
 
-logging.getLogger("infisical_async").addHandler(logging.NullHandler())
+configure_from_env()
 
 __all__ = [
     "NOT_GIVEN",

@@ -43,7 +43,7 @@ from .models import AccessToken
 
 __all__ = ["AuthStrategy", "TokenAuth", "TokenManager", "UniversalAuth"]
 
-log = logging.getLogger("infisical_async")
+log = logging.getLogger("infisical_async.auth")
 
 LOGIN_PATH = "/api/v1/auth/universal-auth/login"
 RENEW_PATH = "/api/v1/auth/token/renew"
@@ -77,7 +77,7 @@ class TokenAuth:
     """A ready access token (a token-auth token, or one obtained elsewhere).
 
     It is used as given: it cannot be renewed by logging in again, so when the server
-    rejects it the client raises :class:`~infisical_async.AuthenticationError`.
+    rejects it the client raises `AuthenticationError`.
     """
 
     token: str = attrs.field(repr=False)

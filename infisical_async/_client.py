@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from ._auth import AuthStrategy, TokenAuth, TokenManager, UniversalAuth
+from ._auth import AuthStrategy, TokenAuth, TokenManager
 from ._cache import ResponseCache
 from ._constants import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -24,13 +24,14 @@ from ._constants import (
     DEFAULT_SITE_URL,
     INITIAL_RETRY_DELAY,
 )
+from ._env import options_from_env as options_from_env
 from ._generations import ApiGenerations
 from ._retry import RetryMode
 from ._transport import Revalidation, Transport
 from ._ttl import MIN_TTL_MS
 from ._types import NOT_GIVEN, NotGiven, Timeout
 from ._validation import require_path
-from .errors import AuthenticationError, ConfigurationError, InvalidArgumentError
+from .errors import AuthenticationError, InvalidArgumentError
 from .resources.auth import AsyncAuth
 from .resources.dynamic_secrets import AsyncDynamicSecrets
 from .resources.folders import AsyncFolders
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from ._keeper import LeaseKeeper
 
 __all__ = ["AsyncInfisicalClient"]
+
+STATUS_PATH = "/api/status"
 
 
 def _site_url_from_env() -> str | None:
@@ -67,41 +70,6 @@ def _normalise_site_url(url: str) -> str:
     return url
 
 
-def options_from_env(options: dict[str, Any]) -> dict[str, Any]:
-    """Constructor options with ``auth`` read from the environment (see ``from_env``)."""
-    env = os.environ
-    client_id = env.get("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID")
-    client_secret = env.get("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET")
-    token = env.get("INFISICAL_TOKEN")
-    auth: AuthStrategy | TokenAuth
-    if client_id and client_secret:
-        auth = UniversalAuth(client_id=client_id, client_secret=client_secret)
-    elif client_id or client_secret:
-        absent = (
-            "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET"
-            if client_id
-            else "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID"
-        )
-        raise ConfigurationError(
-            f"{absent} is not set (the other half of Universal Auth is)", missing=(absent,)
-        )
-    elif token:
-        auth = TokenAuth(token=token)
-    else:
-        missing = (
-            "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID",
-            "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET",
-            "INFISICAL_TOKEN",
-        )
-        raise ConfigurationError(
-            "no Infisical credentials in the environment: set "
-            "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID and INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET, "
-            "or INFISICAL_TOKEN",
-            missing=missing,
-        )
-    return {"auth": auth, **options}
-
-
 def _written_project(method: str, params: Mapping[str, str] | None, json: Any) -> str | None:
     """The project a non-GET request may change (its cached reads must go)."""
     if method == "GET":
@@ -117,7 +85,7 @@ def _written_project(method: str, params: Mapping[str, str] | None, json: Any) -
 class AsyncInfisicalClient:
     """An asyncio client for the Infisical API, on one ``aiohttp.ClientSession``.
 
-    Use it as an async context manager (or call :meth:`aclose`)::
+    Use it as an async context manager (or call `aclose()`)::
 
         async with AsyncInfisicalClient(
             auth=UniversalAuth(client_id=..., client_secret=...),
@@ -244,13 +212,17 @@ class AsyncInfisicalClient:
     def from_env(cls, **options: Any) -> AsyncInfisicalClient:
         """Build a client from the standard Infisical environment variables.
 
-        Reads ``INFISICAL_UNIVERSAL_AUTH_CLIENT_ID`` + ``INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET``
-        (Universal Auth) or ``INFISICAL_TOKEN`` (a ready token), and the site URL from
-        ``INFISICAL_SITE_URL``/``INFISICAL_API_URL``. Other keyword arguments go to the
-        constructor.
+        Credentials: ``INFISICAL_UNIVERSAL_AUTH_CLIENT_ID`` + ``_CLIENT_SECRET``, or
+        ``INFISICAL_TOKEN``, or ``INFISICAL_AUTH_METHOD`` (``kubernetes``, ``aws-iam``,
+        ``gcp-id-token``, ``gcp-iam``, ``azure``, ``oidc-auth``, ``jwt-auth``, ``ldap-auth``)
+        with ``INFISICAL_MACHINE_IDENTITY_ID`` and what that method needs. Defaults:
+        ``INFISICAL_PROJECT_ID``, ``INFISICAL_PROJECT_SLUG``, ``INFISICAL_ENVIRONMENT``,
+        ``INFISICAL_SECRET_PATH``; the site from ``INFISICAL_SITE_URL``/``INFISICAL_API_URL``.
+        Keyword arguments (other than ``None``) win over the environment.
 
         Raises:
-            ConfigurationError: no credentials, or only half of a client id/secret pair.
+            ConfigurationError: credentials missing or incomplete; ``missing`` names the
+                variables.
         """
         return cls(**options_from_env(options))
 
@@ -320,6 +292,24 @@ class AsyncInfisicalClient:
         finally:
             if project is not None:
                 self._cache.invalidate_project(project)
+
+    async def ping(self) -> float:
+        """Check that the server answers and that this client holds an access token.
+
+        Gets a token (logging in only when none is current) and calls the server's status
+        route; returns the round trip in seconds. For health checks: it raises the usual
+        errors (``APIConnectionError``, ``APITimeoutError``, ``AuthenticationError``, ...).
+        """
+        started = time.monotonic()
+        await self._tokens.token()
+        await self._transport.request(
+            "GET",
+            STATUS_PATH,
+            mode=RetryMode.IDEMPOTENT,
+            timeout=self._request_timeout,
+            max_retries=self._request_retries,
+        )
+        return time.monotonic() - started
 
     @property
     def closed(self) -> bool:

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ErrorCallback", "HeldLease", "LeaseKeeper", "RotateCallback"]
 
-log = logging.getLogger("infisical_async")
+log = logging.getLogger("infisical_async.keeper")
 
 RotateCallback = Callable[[Lease], Awaitable[None] | None]
 """``on_rotate(new_lease)``: called after the keeper switched to new credentials."""

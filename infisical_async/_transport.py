@@ -39,7 +39,7 @@ from .errors import (
 
 __all__ = ["Revalidation", "Transport", "error_from_response"]
 
-log = logging.getLogger("infisical_async")
+log = logging.getLogger("infisical_async.transport")
 
 USER_AGENT = (
     f"infisical-async/{__version__} python/{'.'.join(map(str, sys.version_info[:3]))} "

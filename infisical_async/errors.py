@@ -1,6 +1,6 @@
 """The exceptions infisical-async raises.
 
-Every error the SDK raises derives from :class:`InfisicalError`::
+Every error the SDK raises derives from `InfisicalError`::
 
     InfisicalError
     ├── InvalidArgumentError (also ValueError)    bad caller input; names the argument

@@ -14,12 +14,13 @@ from typing import Any
 import aiohttp
 
 from infisical_async._auth import AuthStrategy, TokenAuth
-from infisical_async._client import AsyncInfisicalClient, options_from_env
+from infisical_async._client import AsyncInfisicalClient
 from infisical_async._constants import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     INITIAL_RETRY_DELAY,
 )
+from infisical_async._env import options_from_env
 from infisical_async._ttl import MIN_TTL_MS
 from infisical_async._types import NOT_GIVEN, NotGiven, Timeout
 from infisical_sync._runner import PortalRunner
@@ -36,7 +37,7 @@ __all__ = ["InfisicalClient"]
 class InfisicalClient:
     """A blocking client for the Infisical API, on one ``aiohttp.ClientSession``.
 
-    Use it as a context manager (or call :meth:`close`)::
+    Use it as a context manager (or call `close()`)::
 
         with InfisicalClient(
             auth=UniversalAuth(client_id=..., client_secret=...),
@@ -157,13 +158,17 @@ class InfisicalClient:
     def from_env(cls, **options: Any) -> InfisicalClient:
         """Build a client from the standard Infisical environment variables.
 
-        Reads ``INFISICAL_UNIVERSAL_AUTH_CLIENT_ID`` + ``INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET``
-        (Universal Auth) or ``INFISICAL_TOKEN`` (a ready token), and the site URL from
-        ``INFISICAL_SITE_URL``/``INFISICAL_API_URL``. Other keyword arguments go to the
-        constructor.
+        Credentials: ``INFISICAL_UNIVERSAL_AUTH_CLIENT_ID`` + ``_CLIENT_SECRET``, or
+        ``INFISICAL_TOKEN``, or ``INFISICAL_AUTH_METHOD`` (``kubernetes``, ``aws-iam``,
+        ``gcp-id-token``, ``gcp-iam``, ``azure``, ``oidc-auth``, ``jwt-auth``, ``ldap-auth``)
+        with ``INFISICAL_MACHINE_IDENTITY_ID`` and what that method needs. Defaults:
+        ``INFISICAL_PROJECT_ID``, ``INFISICAL_PROJECT_SLUG``, ``INFISICAL_ENVIRONMENT``,
+        ``INFISICAL_SECRET_PATH``; the site from ``INFISICAL_SITE_URL``/``INFISICAL_API_URL``.
+        Keyword arguments (other than ``None``) win over the environment.
 
         Raises:
-            ConfigurationError: no credentials, or only half of a client id/secret pair.
+            ConfigurationError: credentials missing or incomplete; ``missing`` names the
+                variables.
         """
         return cls(**options_from_env(options))
 
@@ -183,6 +188,15 @@ class InfisicalClient:
         clone._parent = self  # the owner, kept alive while its views are
         clone._bind()
         return clone
+
+    def ping(self) -> float:
+        """Check that the server answers and that this client holds an access token.
+
+        Gets a token (logging in only when none is current) and calls the server's status
+        route; returns the round trip in seconds. For health checks: it raises the usual
+        errors (``APIConnectionError``, ``APITimeoutError``, ``AuthenticationError``, ...).
+        """
+        return self._runner.call(self._async.ping)
 
     @property
     def closed(self) -> bool:

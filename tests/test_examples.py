@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from urllib.parse import urlsplit
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -77,6 +78,7 @@ def test_fastapi_app_holds_a_lease_for_its_life(
     dsn = databases["postgres"]
     with make_sync_client(thread_server) as admin:
         admin.secrets.create("GREETING", "hello from infisical")
+        admin.secrets.create("DATABASE_URL", address_only(dsn))
         admin.dynamic_secrets.create("app-db", provider=pg_provider(dsn), default_ttl="1h")
     info = thread_server.info
     make = functools.partial(
@@ -90,11 +92,19 @@ def test_fastapi_app_holds_a_lease_for_its_life(
     with FastAPIClient(app) as http:
         assert http.get("/greeting").json() == {"greeting": "hello from infisical"}
         user = http.get("/database-user").json()["user"]
-        password = app.state.database.credentials["DB_PASSWORD"]
+        held = app.state.infisical.pools["db"].held
+        assert user == held.credentials["DB_USERNAME"]
+        password = held.credentials["DB_PASSWORD"]
         assert asyncio.run(pg_login_works(dsn, user, password))
         assert thread_server.control.active_leases == 1
     assert thread_server.control.active_leases == 0  # revoked at shutdown
     assert not asyncio.run(pg_login_works(dsn, user, password))
+
+
+def address_only(dsn: str) -> str:
+    """``postgresql://host:port/db`` without the admin's user and password."""
+    url = urlsplit(dsn)
+    return f"postgresql://{url.hostname}:{url.port}{url.path}"
 
 
 async def test_aiohttp_app(current_server: EmbeddedServer) -> None:

@@ -203,7 +203,7 @@ class AsyncKms(AsyncResource):
         return _text(data, "ciphertext")
 
     async def decrypt(self, key_id: str, ciphertext: str) -> bytes:
-        """Decrypt what :meth:`encrypt` returned.
+        """Decrypt what `encrypt()` returned.
 
         Raises:
             BadRequestError: the ciphertext is not from this key, or was altered.

@@ -195,7 +195,7 @@ class AsyncLeases(AsyncResource):
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> Lease | None:
-        """Same as :meth:`delete`."""
+        """Same as `delete()`."""
         return await self.delete(
             lease_id, force=force, path=path, environment=environment, project_slug=project_slug
         )

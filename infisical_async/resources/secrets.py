@@ -27,7 +27,7 @@ from ._base import AsyncResource, segment, unwrap
 
 __all__ = ["AsyncSecrets"]
 
-log = logging.getLogger("infisical_async")
+log = logging.getLogger("infisical_async.secrets")
 T = TypeVar("T")
 
 _V4 = {"base": "/api/v4/secrets", "batch": "/api/v4/secrets/batch", "project": "projectId"}
@@ -52,7 +52,7 @@ class AsyncSecrets(AsyncResource):
     """Secrets of a project environment. Reached as ``client.secrets``.
 
     ``project_id``, ``environment`` and ``secret_path`` default to the client's; a call
-    without either raises :class:`~infisical_async.MissingArgumentError` before sending.
+    without either raises `MissingArgumentError` before sending.
     """
 
     async def _call(

@@ -19,7 +19,26 @@ From Python::
 The pytest plugin (installed with the package) provides the ``infisical_server`` fixture.
 """
 
-from ._app import CONTROL_PREFIX
-from ._server import EmbeddedServer, ServerControl, ServerInfo
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._app import CONTROL_PREFIX
+    from ._server import EmbeddedServer, ServerControl, ServerInfo
 
 __all__ = ["CONTROL_PREFIX", "EmbeddedServer", "ServerControl", "ServerInfo"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: the pytest plugin lives in this package and must stay cheap to
+    # import (no aiohttp.web) for test runs that never start a server.
+    if name == "CONTROL_PREFIX":
+        from ._app import CONTROL_PREFIX
+
+        return CONTROL_PREFIX
+    if name in ("EmbeddedServer", "ServerControl", "ServerInfo"):
+        from . import _server
+
+        return getattr(_server, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,7 +19,9 @@ from ._server import EmbeddedServer
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m infisical_async.testing",
-        description=__doc__.splitlines()[0] if __doc__ else None,
+        description="Run the embedded Infisical-compatible server until interrupted. Once it "
+        "accepts connections it prints one JSON line: site URL, credentials, project, "
+        "environments.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")

@@ -21,7 +21,7 @@ from ._routes_dynamic import LeaseSweeper, add_dynamic_secret_routes
 from ._routes_folders import add_folder_routes
 from ._routes_kms import add_kms_routes
 from ._routes_secrets import add_import_and_tag_routes, add_secret_routes
-from ._state import server_clock_offset, wall_time
+from ._state import iso, now_utc, server_clock_offset, wall_time
 from ._wire import ApiError, F, gen_req_id, validate
 
 __all__ = ["CONTROL_PREFIX", "build_app"]
@@ -142,6 +142,17 @@ def build_app(ctx: Context) -> web.Application:
             response = _route_not_found(request)
         except web.HTTPException:
             raise
+        except ModuleNotFoundError as exc:
+            # An optional driver (asyncpg, redis, cryptography, botocore) is not installed.
+            package = (exc.name or "a package").split(".")[0]
+            response = _error_response(
+                ctx,
+                500,
+                f"The embedded test server needs the {package} package for this route: "
+                "pip install 'infisical-async[testing]'",
+                "InternalServerError",
+                req_id,
+            )
         except Exception:
             log.exception("embedded server: unhandled error on %s %s", request.method, path)
             response = _error_response(
@@ -172,6 +183,7 @@ def build_app(ctx: Context) -> web.Application:
     add_folder_routes(app, ctx)
     add_dynamic_secret_routes(app, ctx)
     add_kms_routes(app, ctx)
+    _add_status_route(app, ctx)
     _add_control_routes(app, ctx)
 
     sweeper = LeaseSweeper(ctx)
@@ -185,6 +197,14 @@ def build_app(ctx: Context) -> web.Application:
 
     app.cleanup_ctx.append(lifecycle)
     return app
+
+
+def _add_status_route(app: web.Application, ctx: Context) -> None:
+    # The real server's unauthenticated liveness route (exempt from rate limits there).
+    async def status(_: web.Request) -> web.Response:
+        return ctx.json({"date": iso(now_utc()), "message": "Ok"})
+
+    app.router.add_get("/api/status", status)
 
 
 def _add_control_routes(app: web.Application, ctx: Context) -> None:

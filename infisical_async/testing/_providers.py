@@ -6,6 +6,7 @@ dynamic secret of that kind is used.
 
 from __future__ import annotations
 
+import importlib
 import re
 import secrets
 import string
@@ -21,6 +22,19 @@ _ALNUM = string.ascii_letters + string.digits
 _SQL_PASSWORD_ALPHABET = _ALNUM + "-_"
 _REDIS_PASSWORD_ALPHABET = _ALNUM + "-_.~!*"
 _TEMPLATE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def _driver(module: str, what: str) -> Any:
+    """Import a database driver, or answer with an error that says how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ApiError(
+            500,
+            f"The embedded test server needs the {module.split('.')[0]} package to run "
+            f"{what} dynamic secrets: pip install 'infisical-async[testing]'",
+            "InternalServerError",
+        ) from None
 
 
 class ProviderError(Exception):
@@ -53,7 +67,7 @@ class PostgresProvider:
     """``sql-database`` with ``client: postgres``, run through asyncpg."""
 
     async def _execute(self, inputs: dict[str, Any], script: str) -> None:
-        import asyncpg
+        asyncpg = _driver("asyncpg", "PostgreSQL")
 
         try:
             conn = await asyncpg.connect(
@@ -100,8 +114,8 @@ class RedisProvider:
     """``redis``: ``;``-separated commands run in one MULTI, through redis-py's asyncio client."""
 
     async def _run(self, inputs: dict[str, Any], script: str | None) -> None:
-        from redis import asyncio as aioredis
-        from redis.exceptions import RedisError
+        aioredis = _driver("redis.asyncio", "Redis")
+        redis_error = _driver("redis.exceptions", "Redis").RedisError
 
         client = aioredis.Redis(
             host=inputs["host"],
@@ -120,7 +134,7 @@ class RedisProvider:
                 for command in commands:
                     pipe.execute_command(*command)
                 await pipe.execute()
-        except (OSError, RedisError) as exc:
+        except (OSError, redis_error) as exc:
             raise ProviderError(str(exc)) from None
         finally:
             await client.aclose()

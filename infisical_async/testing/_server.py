@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -17,7 +18,7 @@ from ._app import SWEEPER_KEY, build_app
 from ._context import COMPAT_MODES, Compat, Context, ServerConfig, normalize_path
 from ._faults import Fault, FaultPlan
 from ._ratelimit import RateLimitMode
-from ._state import ServerState
+from ._state import SecretRecord, SecretVersion, ServerState, new_id
 
 __all__ = ["EmbeddedServer", "ServerControl", "ServerInfo"]
 
@@ -224,12 +225,89 @@ class ServerControl:
         """Stop listening and listen again on the same port, keeping all state."""
         await self._server.restart()
 
+    # -- blocking helpers for tests that drive a server started with run_in_thread() --
+    def seed(
+        self,
+        secrets: Mapping[str, str] | None = None,
+        *,
+        environment: str = "dev",
+        path: str = "/",
+        folders: Iterable[str] = (),
+    ) -> None:
+        """Put shared secrets at ``path`` (created with its parents) and create ``folders``
+        (absolute paths), straight into the server's state: no request, no counter moves.
+        A secret of the same name at that path is replaced."""
+        state = self._ctx.state
+        if environment not in state.environments:
+            raise ValueError(
+                f"environment {environment!r} does not exist; "
+                f"the server has {', '.join(state.environments)}"
+            )
+        base = normalize_path(path)
+        items = dict(secrets or {})
+        for key, value in items.items():
+            if not isinstance(key, str) or not key or not isinstance(value, str):
+                raise ValueError(f"seed secrets must map names to strings (got {key!r})")
+
+        def apply() -> None:
+            for folder in (base, *folders):
+                state.ensure_folder(environment, normalize_path(folder))
+            bucket = state.secrets_at(environment, base)
+            for key, value in items.items():
+                bucket[(key, "shared", None)] = SecretRecord(
+                    id=new_id(),
+                    key=key,
+                    env=environment,
+                    path=base,
+                    type="shared",
+                    owner_id=None,
+                    value=value,
+                    history=[SecretVersion(1, value, "")],
+                )
+
+        self._on_loop(apply)
+
+    def stop(self) -> None:
+        """Stop listening (clients get connection refused), keeping all state. Blocking."""
+        self._on_loop(self._server._stop_listening)
+
+    def start(self) -> None:
+        """Listen again on the same port after ``stop()``. Blocking."""
+        self._on_loop(self._server._resume_listening)
+
+    @property
+    def listening(self) -> bool:
+        return self._server._site is not None
+
+    def _on_loop(self, action: Callable[[], Any]) -> None:
+        """Run ``action`` (a function or coroutine function) on the serving loop, and wait."""
+        loop = self._server.loop
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if loop is None or not loop.is_running() or current is loop:
+            if inspect.iscoroutinefunction(action):
+                raise RuntimeError(
+                    "blocking control needs a server started with run_in_thread(); "
+                    "in async code use `await server.stop()` / `await server.restart()`"
+                )
+            action()  # no other thread touches the state: plain call is safe
+            return
+
+        async def run() -> None:
+            result = action()
+            if inspect.isawaitable(result):
+                await result
+
+        asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=30)
+
 
 class EmbeddedServer:
     """An Infisical-compatible server on loopback, for tests and demos.
 
     Use as ``async with EmbeddedServer() as server:`` (then ``server.info`` and
-    ``server.control``), or :meth:`run_in_thread` from synchronous code.
+    ``server.control``), or `run_in_thread()` from synchronous code.
 
     ``compat`` picks the server generation to answer like: ``"current"`` (upstream),
     ``"2025"`` (June 2025: v3 secrets, v1 folders, /workspace project routes, KMS refused
@@ -278,7 +356,7 @@ class EmbeddedServer:
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
-        """The loop serving requests, once started by :meth:`run_in_thread`."""
+        """The loop serving requests, once started by `run_in_thread()`."""
 
     @property
     def info(self) -> ServerInfo:
@@ -311,6 +389,22 @@ class EmbeddedServer:
         assert server is not None
         sockets: list[Any] = list(getattr(server, "sockets", None) or [])
         self.port = int(sockets[0].getsockname()[1])
+
+    async def _stop_listening(self) -> None:
+        if self._site is not None:
+            await self._site.stop()
+            self._site = None
+        # Closing the listener leaves kept-alive connections serving: cut them too, so a
+        # stopped server is unreachable, as a crashed one would be.
+        if self._runner is not None and self._runner.server is not None:
+            for connection in list(self._runner.server.connections):
+                connection.force_close()
+
+    async def _resume_listening(self) -> None:
+        if self._runner is None:
+            raise RuntimeError("the server is not running")
+        if self._site is None:
+            await self._listen()
 
     async def restart(self) -> None:
         if self._site is not None:

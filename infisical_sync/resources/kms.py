@@ -124,7 +124,7 @@ class Kms:
         return self._runner.call(self._async.encrypt, key_id=key_id, plaintext=plaintext)
 
     def decrypt(self, key_id: str, ciphertext: str) -> bytes:
-        """Decrypt what :meth:`encrypt` returned.
+        """Decrypt what `encrypt()` returned.
 
         Raises:
             BadRequestError: the ciphertext is not from this key, or was altered.

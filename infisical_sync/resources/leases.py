@@ -168,7 +168,7 @@ class Leases:
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> Lease | None:
-        """Same as :meth:`delete`."""
+        """Same as `delete()`."""
         return self._runner.call(
             self._async.revoke,
             lease_id=lease_id,

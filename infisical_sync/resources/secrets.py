@@ -18,7 +18,7 @@ class Secrets:
     """Secrets of a project environment. Reached as ``client.secrets``.
 
     ``project_id``, ``environment`` and ``secret_path`` default to the client's; a call
-    without either raises :class:`~infisical_async.MissingArgumentError` before sending.
+    without either raises `MissingArgumentError` before sending.
     """
 
     def __init__(self, async_resource: AsyncSecrets, runner: PortalRunner) -> None:

@@ -1,0 +1,28 @@
+"""Docstrings render as Markdown in the docs: no raw Sphinx roles may leak into them."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ROLE = re.compile(r":(meth|class|func|attr|mod|exc|data|obj|ref|py:\w+):`")
+
+
+def test_no_sphinx_roles_in_docstrings() -> None:
+    leaks = []
+    for package in ("infisical_async", "infisical_sync"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(), filename=str(path))
+            for node in ast.walk(tree):
+                is_text = isinstance(node, ast.Constant) and isinstance(node.value, str)
+                if is_text and ROLE.search(node.value):
+                    leaks.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert leaks == []
+
+
+def test_every_guide_page_is_in_the_nav() -> None:
+    nav = (ROOT / "mkdocs.yml").read_text()
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        assert str(page.relative_to(ROOT / "docs")) in nav, page
