@@ -301,11 +301,13 @@ class AsyncInfisicalClient:
         errors (``APIConnectionError``, ``APITimeoutError``, ``AuthenticationError``, ...).
         """
         started = time.monotonic()
-        await self._tokens.token()
+        deadline = self._transport.deadline(self._request_timeout)  # one for the whole call
+        await self._tokens.token(deadline, method="GET", path=STATUS_PATH)
         await self._transport.request(
             "GET",
             STATUS_PATH,
             mode=RetryMode.IDEMPOTENT,
+            deadline=deadline,
             timeout=self._request_timeout,
             max_retries=self._request_retries,
         )

@@ -188,6 +188,8 @@ class Transport:
     def session(self) -> aiohttp.ClientSession:
         if self._closed:
             raise ClientClosedError("the client is closed")
+        if self._session is not None and self._session.closed:
+            raise ClientClosedError("the http_session given to the client is closed")
         if self._session is None:
             connector = aiohttp.TCPConnector(
                 limit=100, ttl_dns_cache=10, ssl=self._ssl if self._ssl is not None else True
@@ -310,7 +312,9 @@ class Transport:
                     return None
                 if not should_retry_status(mode, exc.status_code, exc.retry_after):
                     raise
-                maybe_delivered = True  # e.g. a proxy's 502 after the server acted
+                # A gateway's 502/504 may come after the server acted; 408, 429 and 503
+                # say it did not.
+                maybe_delivered = maybe_delivered or exc.status_code in (502, 504)
                 error: InfisicalError = exc
                 reason = str(exc.status_code)
                 delay = backoff_delay(
@@ -423,7 +427,7 @@ class Transport:
                 request_sent=False,
             )
         except (aiohttp.ClientError, OSError, RuntimeError) as exc:
-            if self._closed:  # aiohttp's "Session is closed" and friends
+            if self._closed or session.closed:  # aiohttp's "Session is closed" and friends
                 failure = ClientClosedError("the client was closed during the call")
             elif isinstance(exc, RuntimeError):
                 raise

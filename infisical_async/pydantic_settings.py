@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic_settings import BaseSettings, EnvSettingsSource
 
+from .errors import ConfigurationError
+
 if TYPE_CHECKING:
     from infisical_sync import InfisicalClient
 
@@ -148,5 +150,20 @@ async def load_settings(
         secret_path=secret_path,
         recursive=recursive,
     )
-    with reading(listing.to_dict()):
-        return settings_cls(**values)
+    return build_settings(settings_cls, listing.to_dict(), **values)
+
+
+def build_settings(settings_cls: type[S], secrets: Mapping[str, str], **values: Any) -> S:
+    """``settings_cls(**values)`` reading ``secrets``; a field they fail to fill raises
+    ConfigurationError naming the fields, never quoting the values (pydantic's own
+    error quotes the input, here a secret, and is not chained)."""
+    import pydantic
+
+    with reading(secrets):
+        try:
+            return settings_cls(**values)
+        except pydantic.ValidationError as exc:
+            fields = [".".join(map(str, e["loc"])) for e in exc.errors(include_input=False)]
+    raise ConfigurationError(
+        f"{settings_cls.__name__}: invalid or missing settings: {', '.join(fields)}"
+    )

@@ -11,6 +11,7 @@ import pydantic
 import pytest
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from infisical_async.errors import ConfigurationError
 from infisical_async.pydantic_settings import load_settings
 from infisical_async.testing import EmbeddedServer
 from infisical_sync.pydantic_settings import InfisicalSettingsSource
@@ -120,3 +121,14 @@ def test_prefetched_secrets_make_no_request(seeded: EmbeddedServer) -> None:
     settings = settings_class(secrets=secrets)()
     assert settings.model_dump()["db"] == {"host": "x", "port": 1}
     assert seeded.control.requests == {}
+
+
+async def test_a_secret_that_fails_validation_is_named_not_quoted(seeded: EmbeddedServer) -> None:
+    with make_sync_client(seeded) as admin:
+        admin.secrets.update("APP_DB__PORT", value="hunter2-not-a-port")
+    async with make_client(seeded) as client:
+        with pytest.raises(ConfigurationError) as caught:
+            await load_settings(settings_class(), client)
+    assert "db.port" in str(caught.value)
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+    assert "hunter2" not in str(caught.value) and "hunter2" not in repr(caught.value)

@@ -22,10 +22,9 @@ def _build_settings(factory: Callable[..., Any], secrets: dict[str, str]) -> Any
         and isinstance(factory, type)
         and issubclass(factory, pydantic_settings.BaseSettings)
     ):
-        from ..pydantic_settings import reading
+        from ..pydantic_settings import build_settings
 
-        with reading(secrets):
-            return factory()
+        return build_settings(factory, secrets)
     return factory(dict(secrets))
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
-from ..errors import ConfigurationError, InvalidArgumentError
+from ..errors import ClientClosedError, ConfigurationError, InvalidArgumentError
 
 if TYPE_CHECKING:
     from .._client import AsyncInfisicalClient
@@ -67,7 +67,7 @@ class RotatingPool(Generic[P]):
     @property
     def pool(self) -> P:
         if self._pool is None:
-            raise RuntimeError("the pool is closed")
+            raise ClientClosedError("the pool is closed")
         return self._pool
 
     @property

@@ -93,7 +93,13 @@ class AsyncSecrets(AsyncResource):
         client = self._client
         if key is None or not client._coalesce:
             return await self._through_cache(key, fetch)
-        flight = (key, client._cache.generation(key[1]))
+        # Only calls with the same options share: a view's deadline and retries are its own.
+        flight = (
+            key,
+            client._cache.generation(key[1]),
+            client._request_timeout,
+            client._request_retries,
+        )
         shared = client._inflight.get(flight)
         if shared is None:
             shared = asyncio.ensure_future(self._through_cache(key, fetch))

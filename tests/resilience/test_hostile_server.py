@@ -28,6 +28,7 @@ from infisical_async import (
     ApprovalRequiredError,
     AsyncInfisicalClient,
     AuthenticationError,
+    ClientClosedError,
     InfisicalError,
     InvalidArgumentError,
     NotFoundError,
@@ -354,7 +355,7 @@ async def test_a_read_older_than_a_write_does_not_store_its_answer(
     slow_read = asyncio.ensure_future(client.secrets.get("K"))
     await asyncio.sleep(0.1)  # the read has been answered "old" by now... but not delivered
     await client.secrets.update("K", value="new")
-    assert (await slow_read).value in ("old", "new")
+    await slow_read  # its answer ("old" or "new", by timing) is not what is checked here
     assert (await client.secrets.get("K")).value == "new"  # not the slow read's answer
     row("cache: read overtaken by a write", 1, 1, 0, 0)
 
@@ -477,3 +478,62 @@ async def test_a_delete_whose_answer_was_lost_has_succeeded(
             with pytest.raises(NotFoundError):
                 await client.kms.keys.get(key.id)
     row(f"lost delete answer, retry gets 404 ({target})", 1, 1, 0, 0)
+
+
+async def test_a_delete_refused_by_the_rate_limit_then_404_is_not_found(
+    local_app: ServeApp,
+) -> None:
+    answers = [
+        web.json_response(
+            {"statusCode": 429, "message": "slow down", "error": "RateLimitExceeded"},
+            status=429,
+            headers={"Retry-After": "0.05"},
+        ),
+        web.json_response(
+            {"statusCode": 404, "message": "Secret X not found", "error": "NotFound"},
+            status=404,
+        ),
+    ]
+
+    def answer(_: web.Request) -> web.Response:
+        return answers.pop(0)
+
+    async with await hostile(local_app, answer, pace_rate_limits=False) as client:
+        with pytest.raises(NotFoundError):  # a 429 says nothing was deleted
+            await client.secrets.delete("X")
+    row("429 then 404 on a delete: still not found", 1, 1, 0, 0)
+
+
+async def test_a_closed_caller_session_gives_client_closed_error(
+    current_server: EmbeddedServer,
+) -> None:
+    session = aiohttp.ClientSession()
+    client = make_client(current_server, http_session=session)
+    await client.secrets.list()
+    await session.close()
+    with pytest.raises(ClientClosedError):
+        await client.secrets.list()
+    await client.aclose()
+
+
+async def test_ping_keeps_the_one_deadline(current_server: EmbeddedServer) -> None:
+    current_server.control.delay_next(1, seconds=3, path="universal-auth")
+    async with make_client(current_server) as client:
+        error, took = await timed(client.with_options(timeout=0.5).ping())
+    assert isinstance(error, APITimeoutError) and took < 0.8
+    DEADLINE_OVERRUNS.append(("ping with a slow login", max(0.0, took - 0.5)))
+
+
+async def test_reads_share_only_with_calls_of_the_same_options(
+    current_server: EmbeddedServer,
+) -> None:
+    server = current_server
+    async with make_client(server) as client:
+        await client.secrets.create("X", "v")
+        server.control.delay_next(2, seconds=0.6, path="^/api/v4/secrets/X$", method="GET")
+        hasty = asyncio.ensure_future(client.with_options(timeout=0.3).secrets.get("X"))
+        await asyncio.sleep(0.05)
+        patient = await client.with_options(timeout=10).secrets.get("X")
+        assert patient.value == "v"  # not failed by the hasty view's deadline
+        with pytest.raises(APITimeoutError):
+            await hasty
