@@ -23,7 +23,7 @@ from infisical_async import (
     ResponseValidationError,
     UniversalAuth,
 )
-from infisical_async._keeper import LeaseKeeper
+from infisical_async._keeper import HeldLease, LeaseKeeper
 from infisical_async.testing import EmbeddedServer
 
 from ..conftest import ServeApp, make_client
@@ -85,6 +85,16 @@ def use_virtual_time(client: AsyncInfisicalClient) -> VirtualTime:
     client._sleep = time.sleep
     client._tokens._clock = time.clock
     return time
+
+
+async def run_until_rotated(time: VirtualTime, held: HeldLease, *, sleeps: int) -> None:
+    """Step the keeper one sleep at a time until it rotates (at most ``sleeps``),
+    checking after every step that the credentials it holds never lapse."""
+    for _ in range(sleeps):
+        await time.run(1)
+        assert held.expires_in > 0  # the credentials never lapse
+        if held.rotations:
+            return
 
 
 async def settle(predicate: Any, seconds: float = 5.0) -> None:
@@ -152,11 +162,7 @@ async def test_renewals_that_keep_failing_rotate_before_expiry(
         first = held.lease
         first_user = held.credentials["DB_USERNAME"]
         server.control.fail_next(1000, status=500, path="/renew$")
-        for _ in range(30):
-            await time.run(1)
-            assert held.expires_in > 0  # the credentials never lapse
-            if held.rotations:
-                break
+        await run_until_rotated(time, held, sleeps=30)
         assert held.rotations == 1 and held.lease.id != first.id
         assert held.expires_in >= 40  # rotated with a third of the life left, at the latest
         assert errors and all(getattr(e, "status_code", None) == 500 for e in errors)
@@ -377,11 +383,7 @@ async def test_a_renewal_that_extends_nothing_counts_as_failed(local_app: ServeA
             "pg", ttl="2m", grace_period=timedelta(0)
         ) as held:
             await time.idle()
-            for _ in range(20):
-                await time.run(1)
-                assert held.expires_in > 0
-                if held.rotations:
-                    break
+            await run_until_rotated(time, held, sleeps=20)
             assert held.rotations == 1 and counts["create"] == 2
             assert counts["renew"] >= 2 and held.expires_in >= 40
     # the replaced lease (again on exit if its revocation was still in flight) and the current
@@ -412,11 +414,7 @@ async def test_an_absurd_max_ttl_does_not_stop_rotation(local_app: ServeApp) -> 
             "pg", ttl="2m", grace_period=timedelta(0)
         ) as held:
             await time.idle()
-            for _ in range(20):
-                await time.run(1)
-                assert held.expires_in > 0
-                if held.rotations:
-                    break
+            await run_until_rotated(time, held, sleeps=20)
             assert held.rotations == 1 and counts["create"] == 2
 
 
