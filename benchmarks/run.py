@@ -517,7 +517,7 @@ def measure_renewal_boundary(server: Server, n: int, rows: list[Row]) -> None:
         skew = [0.0]
         # The token manager's monotonic clock, moved past the renewal point every 32 calls
         # (the server's tokens live a day; renewal is due at two thirds of that).
-        client._tokens._clock = lambda: time.monotonic() + skew[0]
+        client._state.tokens._clock = lambda: time.monotonic() + skew[0]
         await client.secrets.get("DATABASE_URL")
         before = (await asyncio.to_thread(server.stats))["requests"]
         boundary: list[float] = []

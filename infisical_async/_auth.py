@@ -20,9 +20,11 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
+import aiohttp
 import attrs
 
 from ._constants import RENEW_FRACTION
@@ -34,6 +36,7 @@ from .errors import (
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
+    CloudMetadataError,
     InfisicalError,
     InternalServerError,
     NotAuthenticatedError,
@@ -41,7 +44,7 @@ from .errors import (
 )
 from .models import AccessToken
 
-__all__ = ["AuthStrategy", "TokenAuth", "TokenManager", "UniversalAuth"]
+__all__ = ["AuthStrategy", "LoginApi", "TokenAuth", "TokenManager", "UniversalAuth"]
 
 log = logging.getLogger("infisical_async.auth")
 
@@ -50,10 +53,78 @@ RENEW_PATH = "/api/v1/auth/token/renew"
 REVOKE_PATH = "/api/v1/auth/token/revoke"
 
 
-class AuthStrategy(Protocol):
-    """A way to obtain an access token. ``login`` is called again whenever one is needed."""
+METADATA_TIMEOUT = 3.0
+"""Seconds a cloud metadata service gets to answer: outside that cloud it never does."""
 
-    async def login(self, transport: Transport) -> AccessToken: ...
+
+class LoginApi(Protocol):
+    """What a login strategy may call while it logs in.
+
+    Every call stays within the login's deadline and raises the client's usual errors.
+    """
+
+    async def post_json(self, path: str, body: Mapping[str, Any]) -> Any:
+        """POST ``body`` as JSON to the Infisical route ``path`` (e.g.
+        ``/api/v1/auth/universal-auth/login``) and return the decoded answer. Retried like
+        any idempotent call; never carries an access token."""
+        ...
+
+    async def get_metadata(self, url: str, *, headers: Mapping[str, str], what: str) -> str:
+        """GET a cloud metadata endpoint (instance metadata, workload identity): sent
+        directly (no proxy from the environment, no redirects), with a short timeout.
+
+        Raises:
+            CloudMetadataError: unreachable, too slow, or not a 200; the message names
+                ``what`` and the host.
+        """
+        ...
+
+
+class AuthStrategy(Protocol):
+    """A way to obtain an access token. ``login`` is called again whenever one is needed
+    (at first use, after a rejection, past the token's max TTL), so a strategy reads its
+    credentials again each time."""
+
+    async def login(self, api: LoginApi) -> AccessToken: ...
+
+
+class _TransportLoginApi:
+    """``LoginApi`` over the client's transport, with one deadline for the whole login."""
+
+    def __init__(self, transport: Transport, deadline: float | None) -> None:
+        self._transport = transport
+        self._deadline = deadline
+
+    async def post_json(self, path: str, body: Mapping[str, Any]) -> Any:
+        return await self._transport.request(
+            "POST", path, json=dict(body), mode=RetryMode.IDEMPOTENT, deadline=self._deadline
+        )
+
+    async def get_metadata(self, url: str, *, headers: Mapping[str, str], what: str) -> str:
+        host = urlsplit(url).netloc
+        budget = METADATA_TIMEOUT
+        if self._deadline is not None:
+            budget = min(budget, max(self._deadline - asyncio.get_running_loop().time(), 0.0))
+        try:
+            # Its own short-lived session: metadata services are link-local, so proxies
+            # from the environment (trust_env) and the API session's headers must not apply.
+            async with (
+                aiohttp.ClientSession(
+                    timeout=aiohttp.ClientTimeout(total=budget, connect=min(budget, 1.0))
+                ) as session,
+                session.get(url, headers=dict(headers), allow_redirects=False) as resp,
+            ):
+                text = await resp.text()
+                status = resp.status
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, UnicodeDecodeError):
+            failure = CloudMetadataError(
+                f"the {what} is not reachable at {host}: is this running in that cloud?"
+            )
+        else:
+            if status == 200:
+                return text
+            failure = CloudMetadataError(f"the {what} at {host} answered {status}")
+        raise failure  # outside the except block: no chained aiohttp error
 
 
 @attrs.frozen(kw_only=True)
@@ -64,12 +135,11 @@ class UniversalAuth:
     client_secret: str = attrs.field(repr=False)
     organization_slug: str | None = None
 
-    async def login(self, transport: Transport) -> AccessToken:
+    async def login(self, api: LoginApi) -> AccessToken:
         body = {"clientId": self.client_id, "clientSecret": self.client_secret}
         if self.organization_slug is not None:
             body["organizationSlug"] = body["subOrganizationName"] = self.organization_slug
-        data = await transport.request("POST", LOGIN_PATH, json=body, mode=RetryMode.IDEMPOTENT)
-        return structure(data, AccessToken)
+        return structure(await api.post_json(LOGIN_PATH, body), AccessToken)
 
 
 @attrs.frozen(kw_only=True)
@@ -126,8 +196,42 @@ class TokenManager:
     def current_token(self) -> str | None:
         return self._token
 
-    def set_strategy(self, strategy: AuthStrategy) -> None:
+    async def login_with(self, strategy: AuthStrategy, deadline: float | None) -> AccessToken:
+        """Log in now with ``strategy`` and keep it for every later login."""
+        access = await strategy.login(_TransportLoginApi(self._transport, deadline))
         self._strategy = strategy
+        self.store(access, renewed=False)
+        return access
+
+    async def renew_now(self, deadline: float | None) -> AccessToken:
+        """Renew the current token now and keep what the server returns."""
+        token = self._token
+        if token is None:
+            raise NotAuthenticatedError("there is no access token to renew")
+        data = await self._transport.request(
+            "POST",
+            RENEW_PATH,
+            json={"accessToken": token},
+            mode=RetryMode.IDEMPOTENT,
+            deadline=deadline,
+        )
+        access = structure(data, AccessToken)
+        self.store(access, renewed=True)
+        return access
+
+    async def revoke_now(self, deadline: float | None) -> None:
+        """Revoke the current token on the server and forget it."""
+        token = self._token
+        if token is None:
+            raise NotAuthenticatedError("there is no access token to revoke")
+        await self._transport.request(
+            "POST",
+            REVOKE_PATH,
+            json={"accessToken": token},
+            mode=RetryMode.IDEMPOTENT,
+            deadline=deadline,
+        )
+        self.clear()
 
     def set_token(self, token: str) -> None:
         """Use ``token`` as is, with no known expiry (it is not renewed on a schedule)."""
@@ -278,7 +382,9 @@ class TokenManager:
                 return self.store(access, renewed=True)
         if self._strategy is None:  # a token set by hand has no expiry and is not refreshed
             raise NotAuthenticatedError("the client has no credentials to log in with")
-        access = await self._strategy.login(self._transport)
+        access = await self._strategy.login(
+            _TransportLoginApi(self._transport, self._transport.deadline(None))
+        )
         log.debug(
             "logged in; token expires in %ss (max TTL %ss)",
             access.expires_in,

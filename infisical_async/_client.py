@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import os
 import ssl as ssl_module
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from ._auth import AuthStrategy, TokenAuth, TokenManager
 from ._cache import ResponseCache
+from ._client_state import ClientDefaults, ClientState
 from ._constants import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
@@ -26,7 +26,9 @@ from ._constants import (
 )
 from ._env import options_from_env as options_from_env
 from ._generations import ApiGenerations
+from ._namespace import Namespace, forget_namespaces
 from ._retry import RetryMode
+from ._sync_hints import async_only
 from ._transport import Revalidation, Transport
 from ._ttl import MIN_TTL_MS
 from ._types import NOT_GIVEN, NotGiven, Timeout
@@ -38,9 +40,6 @@ from .resources.folders import AsyncFolders
 from .resources.kms import AsyncKms
 from .resources.projects import AsyncProjects
 from .resources.secrets import AsyncSecrets
-
-if TYPE_CHECKING:
-    from ._keeper import LeaseKeeper
 
 __all__ = ["AsyncInfisicalClient"]
 
@@ -126,13 +125,14 @@ class AsyncInfisicalClient:
             ``RateLimitError`` at once when the wait would pass the call's deadline.
     """
 
-    secrets: AsyncSecrets
-    folders: AsyncFolders
-    auth: AsyncAuth
-    dynamic_secrets: AsyncDynamicSecrets
-    projects: AsyncProjects
-    kms: AsyncKms
+    secrets = Namespace(AsyncSecrets)
+    folders = Namespace(AsyncFolders)
+    auth = Namespace(AsyncAuth)
+    dynamic_secrets = Namespace(AsyncDynamicSecrets)
+    projects = Namespace(AsyncProjects)
+    kms = Namespace(AsyncKms)
 
+    @async_only("http_session")
     def __init__(
         self,
         *,
@@ -165,14 +165,8 @@ class AsyncInfisicalClient:
             raise InvalidArgumentError("stale_if_error", "must be >= 0 and needs cache_ttl > 0")
         if retry_delay < 0:
             raise InvalidArgumentError("retry_delay", "must be >= 0")
-        self.site_url = _normalise_site_url(site_url or _site_url_from_env() or DEFAULT_SITE_URL)
-        self.project_id = project_id
-        self.project_slug = project_slug
-        self.environment = environment
-        self.secret_path = require_path(secret_path, "secret_path")
-        self.min_ttl = min_ttl
-        self._transport = Transport(
-            base_url=self.site_url,
+        transport = Transport(
+            base_url=_normalise_site_url(site_url or _site_url_from_env() or DEFAULT_SITE_URL),
             timeout=Timeout.coerce(timeout),
             max_retries=max_retries,
             session=http_session,
@@ -184,29 +178,54 @@ class AsyncInfisicalClient:
             retry_delay=retry_delay,
             pace=pace_rate_limits,
         )
-        self._tokens = TokenManager(self._transport, auth)
-        self._cache = ResponseCache(cache_ttl, stale_ttl=stale_if_error)
-        self._coalesce = coalesce_reads
-        self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
-        """Reads in flight by (cache key, cache generation), shared by identical calls."""
-        self._keepers: set[LeaseKeeper] = set()
-        """Lease keepers running on this client (shared with every with_options view)."""
-        self._clock: Callable[[], float] = time.monotonic
-        self._sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
-        self._generations = ApiGenerations()
-        self._project_slugs: dict[str, str] = {}
+        self._state = ClientState(
+            defaults=ClientDefaults(
+                site_url=transport.base_url,
+                project_id=project_id,
+                project_slug=project_slug,
+                environment=environment,
+                secret_path=require_path(secret_path, "secret_path"),
+                min_ttl=min_ttl,
+            ),
+            transport=transport,
+            tokens=TokenManager(transport, auth),
+            cache=ResponseCache(cache_ttl, stale_ttl=stale_if_error),
+            generations=ApiGenerations(),
+            coalesce_reads=coalesce_reads,
+        )
         self._request_timeout: Timeout | None = None
         self._request_retries: int | None = None
         self._owner = True
-        self._make_namespaces()
 
-    def _make_namespaces(self) -> None:
-        self.secrets = AsyncSecrets(self)
-        self.folders = AsyncFolders(self)
-        self.auth = AsyncAuth(self)
-        self.dynamic_secrets = AsyncDynamicSecrets(self)
-        self.projects = AsyncProjects(self)
-        self.kms = AsyncKms(self)
+    @property
+    def site_url(self) -> str:
+        """The server's base URL (without a trailing ``/api``)."""
+        return self._state.defaults.site_url
+
+    @property
+    def project_id(self) -> str | None:
+        """The default project of every call."""
+        return self._state.defaults.project_id
+
+    @property
+    def project_slug(self) -> str | None:
+        """The default project slug for dynamic secrets (else looked up once)."""
+        return self._state.defaults.project_slug
+
+    @property
+    def environment(self) -> str | None:
+        """The default environment slug of every call."""
+        return self._state.defaults.environment
+
+    @property
+    def secret_path(self) -> str:
+        """The default folder of every call that takes ``secret_path``."""
+        return self._state.defaults.secret_path
+
+    @property
+    def min_ttl(self) -> timedelta:
+        """The smallest TTL accepted for dynamic secrets."""
+        return self._state.defaults.min_ttl
 
     @classmethod
     def from_env(cls, **options: Any) -> AsyncInfisicalClient:
@@ -242,8 +261,12 @@ class AsyncInfisicalClient:
             clone._request_timeout = Timeout.coerce(timeout)
         if not isinstance(max_retries, NotGiven):
             clone._request_retries = max_retries
-        clone._make_namespaces()
+        forget_namespaces(clone)  # the copied ones call through the original
         return clone
+
+    def _deadline(self) -> float | None:
+        """The loop-clock instant by which a call of this view starting now must end."""
+        return self._state.transport.deadline(self._request_timeout)
 
     async def _request(
         self,
@@ -259,8 +282,9 @@ class AsyncInfisicalClient:
         """Send an authenticated request under one deadline; on a rejected token, log in
         once and replay once. A write drops the cached reads of its project, whatever its
         outcome (an answer lost in transit may hide a write that happened)."""
-        transport = self._transport
-        tokens = self._tokens
+        state = self._state
+        transport = state.transport
+        tokens = state.tokens
         deadline = transport.deadline(self._request_timeout)
         project = _written_project(method, params, json)
 
@@ -291,7 +315,7 @@ class AsyncInfisicalClient:
             )
         finally:
             if project is not None:
-                self._cache.invalidate_project(project)
+                state.cache.invalidate_project(project)
 
     async def ping(self) -> float:
         """Check that the server answers and that this client holds an access token.
@@ -301,9 +325,10 @@ class AsyncInfisicalClient:
         errors (``APIConnectionError``, ``APITimeoutError``, ``AuthenticationError``, ...).
         """
         started = time.monotonic()
-        deadline = self._transport.deadline(self._request_timeout)  # one for the whole call
-        await self._tokens.token(deadline, method="GET", path=STATUS_PATH)
-        await self._transport.request(
+        transport = self._state.transport
+        deadline = transport.deadline(self._request_timeout)  # one for the whole call
+        await self._state.tokens.token(deadline, method="GET", path=STATUS_PATH)
+        await transport.request(
             "GET",
             STATUS_PATH,
             mode=RetryMode.IDEMPOTENT,
@@ -315,25 +340,26 @@ class AsyncInfisicalClient:
 
     @property
     def closed(self) -> bool:
-        return self._transport.closed
+        return self._state.transport.closed
 
     async def aclose(self) -> None:
         """Close the HTTP session (unless it was given to us). Safe to call twice."""
-        if not self._owner or self._transport.closed:
+        state = self._state
+        if not self._owner or state.transport.closed:
             return
         # Keepers first: revoking their leases needs the session still open. One by one,
         # in this task: a keeper's own callback may be what is closing the client.
-        keepers = list(self._keepers)
-        self._keepers.clear()
+        keepers = list(state.keepers)
+        state.keepers.clear()
         for keeper in keepers:
             await keeper.stop()
-        await self._tokens.aclose()
-        await self._transport.aclose()
+        await state.tokens.aclose()
+        await state.transport.aclose()
 
     def _abandon_after_fork(self) -> None:
         """A forked child inherited this client: drop it without touching the parent's
         connections (see ``Transport.abandon_after_fork``)."""
-        self._transport.abandon_after_fork()
+        self._state.transport.abandon_after_fork()
 
     async def __aenter__(self) -> AsyncInfisicalClient:
         return self
@@ -347,7 +373,8 @@ class AsyncInfisicalClient:
         await self.aclose()
 
     def __del__(self) -> None:
-        transport = getattr(self, "_transport", None)
+        state = getattr(self, "_state", None)
+        transport = None if state is None else state.transport
         if (
             getattr(self, "_owner", False)
             and transport is not None

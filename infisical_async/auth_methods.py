@@ -24,14 +24,13 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import aiohttp
 import attrs
 
-from ._retry import RetryMode
+from ._auth import LoginApi
 from ._serde import structure
-from ._transport import Transport
 from .errors import CloudMetadataError, ConfigurationError, InvalidArgumentError
 from .models import AccessToken
 
@@ -72,11 +71,8 @@ def _login_body(identity_id: str, organization_slug: str | None, **fields: Any) 
     return body
 
 
-async def _post_login(transport: Transport, method: str, body: dict[str, Any]) -> AccessToken:
-    data = await transport.request(
-        "POST", f"/api/v1/auth/{method}/login", json=body, mode=RetryMode.IDEMPOTENT
-    )
-    return structure(data, AccessToken)
+async def _post_login(api: LoginApi, method: str, body: dict[str, Any]) -> AccessToken:
+    return structure(await api.post_json(f"/api/v1/auth/{method}/login", body), AccessToken)
 
 
 async def resolve_token(source: TokenSource, argument: str) -> str:
@@ -101,25 +97,6 @@ async def resolve_token(source: TokenSource, argument: str) -> str:
     return token.strip()
 
 
-async def metadata_get(
-    transport: Transport, url: str, headers: Mapping[str, str], what: str
-) -> str:
-    """GET from a cloud metadata service, with a short timeout and a clear failure."""
-    host = urlsplit(url).netloc
-    try:
-        async with transport.session().get(
-            url, headers=headers, timeout=_METADATA_TIMEOUT, allow_redirects=False
-        ) as resp:
-            text = await resp.text()
-            if resp.status != 200:
-                raise CloudMetadataError(f"the {what} at {host} answered {resp.status}")
-            return text
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
-        raise CloudMetadataError(
-            f"the {what} is not reachable at {host}: is this running in that cloud?"
-        ) from None
-
-
 @attrs.frozen(kw_only=True)
 class KubernetesAuth:
     """Kubernetes service-account token, re-read from ``token_path`` at every login.
@@ -133,11 +110,11 @@ class KubernetesAuth:
     """A fixed token instead of the file (only for tokens that never rotate)."""
     organization_slug: str | None = None
 
-    async def login(self, transport: Transport) -> AccessToken:
+    async def login(self, api: LoginApi) -> AccessToken:
         source: TokenSource = self.token if self.token is not None else Path(self.token_path)
         jwt = await resolve_token(source, "token")
         return await _post_login(
-            transport,
+            api,
             "kubernetes-auth",
             _login_body(self.identity_id, self.organization_slug, jwt=jwt),
         )
@@ -152,10 +129,10 @@ class _TokenSourceLogin:
     token: TokenSource = attrs.field(repr=False)
     organization_slug: str | None = None
 
-    async def login(self, transport: Transport) -> AccessToken:
+    async def login(self, api: LoginApi) -> AccessToken:
         jwt = await resolve_token(self.token, "token")
         return await _post_login(
-            transport, self.method, _login_body(self.identity_id, self.organization_slug, jwt=jwt)
+            api, self.method, _login_body(self.identity_id, self.organization_slug, jwt=jwt)
         )
 
 
@@ -182,7 +159,7 @@ class LdapAuth:
     password: str = attrs.field(repr=False)
     organization_slug: str | None = None
 
-    async def login(self, transport: Transport) -> AccessToken:
+    async def login(self, api: LoginApi) -> AccessToken:
         try:
             uuid.UUID(self.identity_id)
         except (ValueError, TypeError, AttributeError):
@@ -194,7 +171,7 @@ class LdapAuth:
         if not self.password:
             raise InvalidArgumentError("password", "must be a non-empty string")
         return await _post_login(
-            transport,
+            api,
             "ldap-auth",
             _login_body(
                 self.identity_id,
@@ -216,7 +193,7 @@ class GcpIdTokenAuth:
     metadata_url: str | None = None
     organization_slug: str | None = None
 
-    async def login(self, transport: Transport) -> AccessToken:
+    async def login(self, api: LoginApi) -> AccessToken:
         base = self.metadata_url or "http://" + os.environ.get(
             "GCE_METADATA_HOST", "metadata.google.internal"
         )
@@ -225,11 +202,11 @@ class GcpIdTokenAuth:
             f"{base.rstrip('/')}/computeMetadata/v1/instance/service-accounts/default/"
             f"identity?{query}"
         )
-        jwt = await metadata_get(
-            transport, url, {"Metadata-Flavor": "Google"}, "GCP metadata server"
+        jwt = await api.get_metadata(
+            url, headers={"Metadata-Flavor": "Google"}, what="GCP metadata server"
         )
         return await _post_login(
-            transport,
+            api,
             "gcp-auth",
             _login_body(self.identity_id, self.organization_slug, jwt=jwt.strip()),
         )
@@ -247,7 +224,7 @@ class GcpIamAuth:
     organization_slug: str | None = None
     lifetime_seconds: int = 900
 
-    async def login(self, transport: Transport) -> AccessToken:
+    async def login(self, api: LoginApi) -> AccessToken:
         key = self.service_account_key
         if not isinstance(key, Mapping):
             path = Path(key)
@@ -259,7 +236,7 @@ class GcpIamAuth:
             key, audience=_check_identity(self.identity_id), lifetime=self.lifetime_seconds
         )
         return await _post_login(
-            transport, "gcp-auth", _login_body(self.identity_id, self.organization_slug, jwt=jwt)
+            api, "gcp-auth", _login_body(self.identity_id, self.organization_slug, jwt=jwt)
         )
 
 
@@ -308,13 +285,13 @@ class AzureAuth:
     metadata_url: str = "http://169.254.169.254"
     organization_slug: str | None = None
 
-    async def login(self, transport: Transport) -> AccessToken:
+    async def login(self, api: LoginApi) -> AccessToken:
         params = {"api-version": "2018-02-01", "resource": self.resource}
         if self.managed_identity_client_id:
             params["client_id"] = self.managed_identity_client_id
         url = f"{self.metadata_url.rstrip('/')}/metadata/identity/oauth2/token?{urlencode(params)}"
-        text = await metadata_get(
-            transport, url, {"Metadata": "true"}, "Azure instance metadata service"
+        text = await api.get_metadata(
+            url, headers={"Metadata": "true"}, what="Azure instance metadata service"
         )
         try:
             jwt = json.loads(text)["access_token"]
@@ -323,7 +300,7 @@ class AzureAuth:
                 "the Azure instance metadata service answered without an access_token"
             ) from None
         return await _post_login(
-            transport, "azure-auth", _login_body(self.identity_id, self.organization_slug, jwt=jwt)
+            api, "azure-auth", _login_body(self.identity_id, self.organization_slug, jwt=jwt)
         )
 
 
@@ -339,10 +316,10 @@ class AwsIamAuth:
     organization_slug: str | None = None
     botocore_session: Any = attrs.field(default=None, repr=False, eq=False)
 
-    async def login(self, transport: Transport) -> AccessToken:
+    async def login(self, api: LoginApi) -> AccessToken:
         headers, body = await asyncio.to_thread(self.signed_request)
         return await _post_login(
-            transport,
+            api,
             "aws-auth",
             _login_body(
                 self.identity_id,

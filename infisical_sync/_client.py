@@ -11,8 +11,6 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Any
 
-import aiohttp
-
 from infisical_async._auth import AuthStrategy, TokenAuth
 from infisical_async._client import AsyncInfisicalClient
 from infisical_async._constants import (
@@ -21,9 +19,10 @@ from infisical_async._constants import (
     INITIAL_RETRY_DELAY,
 )
 from infisical_async._env import options_from_env
+from infisical_async._namespace import forget_namespaces
 from infisical_async._ttl import MIN_TTL_MS
 from infisical_async._types import NOT_GIVEN, NotGiven, Timeout
-from infisical_sync._runner import PortalRunner
+from infisical_sync._runner import PortalRunner, twin_namespace
 from infisical_sync.resources.auth import Auth
 from infisical_sync.resources.dynamic_secrets import DynamicSecrets
 from infisical_sync.resources.folders import Folders
@@ -64,7 +63,6 @@ class InfisicalClient:
         stale_if_error: With the cache on: seconds past ``cache_ttl`` during which a cached
             answer is served (with a warning) when the server is unreachable or answers 5xx
             after retries; ``0`` (default) never serves stale data.
-        http_session: Your own ``aiohttp.ClientSession``; used as is and never closed here.
         ssl: An ``ssl.SSLContext`` (custom CA), or ``False`` to skip verification.
         proxy: Proxy URL for every request.
         headers: Extra headers for every request.
@@ -81,12 +79,12 @@ class InfisicalClient:
     # Blocking twin: calls run on this client's own event-loop thread. Inside async
     # code, prefer infisical_async (calling this from a running loop blocks it).
 
-    secrets: Secrets
-    folders: Folders
-    auth: Auth
-    dynamic_secrets: DynamicSecrets
-    projects: Projects
-    kms: Kms
+    secrets = twin_namespace(Secrets, "secrets")
+    folders = twin_namespace(Folders, "folders")
+    auth = twin_namespace(Auth, "auth")
+    dynamic_secrets = twin_namespace(DynamicSecrets, "dynamic_secrets")
+    projects = twin_namespace(Projects, "projects")
+    kms = twin_namespace(Kms, "kms")
 
     def __init__(
         self,
@@ -102,7 +100,6 @@ class InfisicalClient:
         retry_delay: float = INITIAL_RETRY_DELAY,
         cache_ttl: float = 0.0,
         stale_if_error: float = 0.0,
-        http_session: aiohttp.ClientSession | None = None,
         ssl: ssl_module.SSLContext | bool | None = None,
         proxy: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -127,7 +124,6 @@ class InfisicalClient:
                 retry_delay=retry_delay,
                 cache_ttl=cache_ttl,
                 stale_if_error=stale_if_error,
-                http_session=http_session,
                 ssl=ssl,
                 proxy=proxy,
                 headers=headers,
@@ -144,15 +140,6 @@ class InfisicalClient:
         self._runner.close_with(self, self._async)
         self._owner = True
         self._parent: object = None
-        self._bind()
-
-    def _bind(self) -> None:
-        self.secrets = Secrets(self._async.secrets, self._runner)
-        self.folders = Folders(self._async.folders, self._runner)
-        self.auth = Auth(self._async.auth, self._runner)
-        self.dynamic_secrets = DynamicSecrets(self._async.dynamic_secrets, self._runner)
-        self.projects = Projects(self._async.projects, self._runner)
-        self.kms = Kms(self._async.kms, self._runner)
 
     @classmethod
     def from_env(cls, **options: Any) -> InfisicalClient:
@@ -186,8 +173,38 @@ class InfisicalClient:
         clone._async = self._async.with_options(timeout=timeout, max_retries=max_retries)
         clone._owner = False
         clone._parent = self  # the owner, kept alive while its views are
-        clone._bind()
+        forget_namespaces(clone)  # the copied ones wrap the original's
         return clone
+
+    @property
+    def site_url(self) -> str:
+        """The server's base URL (without a trailing ``/api``)."""
+        return self._async.site_url
+
+    @property
+    def project_id(self) -> str | None:
+        """The default project of every call."""
+        return self._async.project_id
+
+    @property
+    def project_slug(self) -> str | None:
+        """The default project slug for dynamic secrets (else looked up once)."""
+        return self._async.project_slug
+
+    @property
+    def environment(self) -> str | None:
+        """The default environment slug of every call."""
+        return self._async.environment
+
+    @property
+    def secret_path(self) -> str:
+        """The default folder of every call that takes ``secret_path``."""
+        return self._async.secret_path
+
+    @property
+    def min_ttl(self) -> timedelta:
+        """The smallest TTL accepted for dynamic secrets."""
+        return self._async.min_ttl
 
     def ping(self) -> float:
         """Check that the server answers and that this client holds an access token.

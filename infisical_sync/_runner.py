@@ -32,9 +32,28 @@ from typing import Any, Protocol, TypeVar
 import anyio
 from anyio.from_thread import BlockingPortal
 
+from infisical_async._namespace import Namespace
 from infisical_async.errors import ClientClosedError
 
-__all__ = ["PortalRunner"]
+__all__ = ["PortalRunner", "twin_namespace"]
+
+N = TypeVar("N")
+
+
+class _Twin(Protocol):
+    _async: Any
+    _runner: PortalRunner
+
+
+def twin_namespace(kind: Callable[[Any, PortalRunner], N], name: str) -> Namespace[N]:
+    """The blocking namespace ``name``: it wraps the async object's namespace of that name
+    and calls through the same runner."""
+
+    def make(obj: _Twin) -> N:
+        return kind(getattr(obj._async, name), obj._runner)
+
+    return Namespace(kind, make)  # type: ignore[arg-type]
+
 
 T = TypeVar("T")
 

@@ -9,7 +9,12 @@ it through the client's :class:`infisical_sync._runner.PortalRunner`:
 * ``@asynccontextmanager async def``  -> ``runner.wrap_async_cm(async_method(...))``
 * plain ``def``                       -> ``runner.call_sync(method, ...)`` (runs on the loop)
 * ``@property``                       -> a property reading the async object's
-* ``name: AsyncX`` class annotations  -> namespaces wrapping the async object's attribute
+* ``name = Namespace(AsyncX)``        -> ``name = twin_namespace(X, "name")``: on the class,
+  the namespace class (for ``help()`` and IDEs); on an object, a twin wrapping the async
+  object's namespace, made on first use
+* ``@async_only("param", ...)``       -> the twin has no such parameter, nor its ``Args:``
+  entry (see ``infisical_async/_sync_hints.py``)
+* ``@sync_note("text")``              -> ``text`` ends the twin's docstring
 
 ``infisical_sync/__init__.py`` re-exports everything in ``infisical_async.__all__``.
 
@@ -29,8 +34,10 @@ import ast
 import builtins
 import importlib
 import inspect
+import re
 import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,14 +163,69 @@ def public_methods(cls: ast.ClassDef) -> list[ast.FunctionDef | ast.AsyncFunctio
 
 
 def namespaces(cls: ast.ClassDef) -> list[tuple[str, str]]:
-    return [
-        (n.target.id, n.annotation.id)
-        for n in cls.body
-        if isinstance(n, ast.AnnAssign)
-        and isinstance(n.target, ast.Name)
-        and isinstance(n.annotation, ast.Name)
-        and n.annotation.id.startswith("Async")
-    ]
+    """``(attribute, async class)`` of each ``attribute = Namespace(AsyncX)``."""
+    found = []
+    for n in cls.body:
+        if (
+            isinstance(n, ast.Assign)
+            and len(n.targets) == 1
+            and isinstance(n.targets[0], ast.Name)
+            and isinstance(n.value, ast.Call)
+            and isinstance(n.value.func, ast.Name)
+            and n.value.func.id == "Namespace"
+            and isinstance(n.value.args[0], ast.Name)
+        ):
+            found.append((n.targets[0].id, n.value.args[0].id))
+    return found
+
+
+def hint(fn: ast.FunctionDef | ast.AsyncFunctionDef, marker: str) -> list[str]:
+    """The string arguments of ``@marker(...)`` on ``fn`` (see ``_sync_hints.py``)."""
+    values: list[str] = []
+    for dec in fn.decorator_list:
+        if isinstance(dec, ast.Call) and ast.unparse(dec.func).rsplit(".", 1)[-1] == marker:
+            values += [ast.literal_eval(arg) for arg in dec.args]
+    return values
+
+
+def without_async_only(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.arguments:
+    """``fn``'s parameters minus those marked ``@async_only``."""
+    dropped = set(hint(fn, "async_only"))
+    args = ast.parse(f"def f({ast.unparse(fn.args)}): pass").body[0].args  # type: ignore[attr-defined]
+    for name in dropped:
+        if name in [a.arg for a in args.args] or name not in [a.arg for a in args.kwonlyargs]:
+            raise SystemExit(f"{fn.name}: @async_only({name!r}) needs a keyword-only parameter")
+        index = [a.arg for a in args.kwonlyargs].index(name)
+        del args.kwonlyargs[index]
+        del args.kw_defaults[index]
+    return args  # type: ignore[no-any-return]
+
+
+def twin_doc(doc: str, dropped: list[str], notes: list[str]) -> str:
+    """``doc`` without the ``Args:`` entries of ``dropped``, with ``notes`` appended."""
+    lines = doc.splitlines()
+    out: list[str] = []
+    skipping_indent: int | None = None
+    for line in lines:
+        indent = len(line) - len(line.lstrip())
+        if skipping_indent is not None:
+            if line.strip() and indent > skipping_indent:
+                continue  # the dropped entry's continuation
+            skipping_indent = None
+        if any(line.strip().startswith(f"{name}:") for name in dropped):
+            skipping_indent = indent
+            continue
+        out.append(line)
+    # Notes go before the first section (Args:, Raises:, ...), else at the end.
+    sections = [i for i, line in enumerate(out) if re.fullmatch(r"[A-Z][a-z]+:", line)]
+    at = sections[0] if sections else len(out)
+    added: list[str] = []
+    for note in notes:
+        added += [*textwrap.wrap(note, width=84, break_on_hyphens=False), ""]
+    if added and not sections:
+        added = ["", *added[:-1]]
+    out[at:at] = added
+    return "\n".join(out)
 
 
 def forward(args: ast.arguments) -> str:
@@ -181,16 +243,25 @@ def forward(args: ast.arguments) -> str:
 def signature(
     fn: ast.FunctionDef | ast.AsyncFunctionDef, renamer: _Renamer, returns: str | None = None
 ) -> str:
-    args = renamer.visit(ast.parse(f"def f({ast.unparse(fn.args)}): pass").body[0]).args
+    params = without_async_only(fn)
+    args = renamer.visit(ast.parse(f"def f({ast.unparse(params)}): pass").body[0]).args
     if returns is None and fn.returns is not None:
         returns = ast.unparse(renamer.visit(fn.returns))
     return f"def {fn.name}({ast.unparse(args)})" + (f" -> {returns}" if returns else "")
 
 
-def doc_block(node: ast.AST, indent: str) -> str:
+def doc_block(
+    node: ast.AST, indent: str, fn: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+) -> str:
+    """The twin's docstring; ``fn`` (default: ``node`` itself when it is a function) is
+    where ``@async_only``/``@sync_note`` markers are read from."""
     doc = ast.get_docstring(node, clean=True)  # type: ignore[arg-type]
     if not doc:
         return ""
+    if fn is None and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        fn = node
+    if fn is not None:
+        doc = twin_doc(doc, hint(fn, "async_only"), hint(fn, "sync_note"))
     text = fix_doc(doc).replace('"""', '\\"\\"\\"')
     lines = text.splitlines()
     body = "\n".join((indent + line) if line else "" for line in lines[1:])
@@ -213,7 +284,7 @@ def method_twin(
 ) -> str:
     decorators = decorator_names(fn)
     indent = "        "
-    call_args = forward(fn.args)
+    call_args = forward(without_async_only(fn))
     if isinstance(fn, ast.AsyncFunctionDef):
         if "asynccontextmanager" in decorators:
             assert fn.returns is not None, f"{fn.name}: annotate the yielded type"
@@ -254,21 +325,24 @@ def method_twin(
 
 def resource_class(cls: ast.ClassDef, renamer: _Renamer) -> str:
     out = [f"class {sync_name(cls.name)}:\n", doc_block(cls, "    ")]
-    spaces = namespaces(cls)
-    for attr, kind in spaces:
-        out.append(f"    {attr}: {sync_name(kind)}\n")
-        renamer.names.add(sync_name(kind))
+    out += namespace_lines(cls, renamer)
     renamer.names.update({cls.name, "PortalRunner"})
     out.append(
         f"\n    def __init__(self, async_resource: {cls.name}, runner: PortalRunner)"
         " -> None:\n        self._async = async_resource\n        self._runner = runner\n"
     )
-    for attr, kind in spaces:
-        out.append(f"        self.{attr} = {sync_name(kind)}(async_resource.{attr}, runner)\n")
     peeks = frozenset(cache_peeks(cls))
     for fn in public_methods(cls):
         out.append("\n" + method_twin(fn, renamer, peeks))
     return "".join(out)
+
+
+def namespace_lines(cls: ast.ClassDef, renamer: _Renamer) -> list[str]:
+    lines = []
+    for attr, kind in namespaces(cls):
+        lines.append(f"    {attr} = twin_namespace({sync_name(kind)}, {attr!r})\n")
+        renamer.names.update({sync_name(kind), "twin_namespace"})
+    return lines
 
 
 def client_class(cls: ast.ClassDef, renamer: _Renamer) -> str:
@@ -276,24 +350,30 @@ def client_class(cls: ast.ClassDef, renamer: _Renamer) -> str:
         fn.name: fn for fn in cls.body if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
     }
     init = methods["__init__"]
-    spaces = namespaces(cls)
     name = sync_name(cls.name)
     renamer.names.update(
-        {cls.name, "PortalRunner", "copy", "Any", "TracebackType", "options_from_env"}
+        {
+            cls.name,
+            "PortalRunner",
+            "copy",
+            "Any",
+            "TracebackType",
+            "options_from_env",
+            "forget_namespaces",
+        }
     )
-    out = [f"class {name}:\n", doc_block(cls, "    ").replace('"""', '"""', 1)]
+    out = [f"class {name}:\n", doc_block(cls, "    ", init)]
     out.append(
         "    # Blocking twin: calls run on this client's own event-loop thread. Inside async\n"
         "    # code, prefer infisical_async (calling this from a running loop blocks it).\n\n"
     )
-    for attr, kind in spaces:
-        out.append(f"    {attr}: {sync_name(kind)}\n")
-        renamer.names.add(sync_name(kind))
+    out += namespace_lines(cls, renamer)
     out.append(f"\n    {signature(init, renamer)}:\n")
     out.append(
         "        self._runner = PortalRunner()\n"
         "        try:\n"
-        f"            self._async = self._runner.call_sync({cls.name}, {forward(init.args)})\n"
+        f"            self._async = self._runner.call_sync({cls.name}, "
+        f"{forward(without_async_only(init))})\n"
         "        except BaseException:\n"
         "            self._runner.close(None)\n"
         "            raise\n"
@@ -301,11 +381,7 @@ def client_class(cls: ast.ClassDef, renamer: _Renamer) -> str:
         "        self._runner.close_with(self, self._async)\n"
         "        self._owner = True\n"
         "        self._parent: object = None\n"
-        "        self._bind()\n\n"
-        "    def _bind(self) -> None:\n"
     )
-    for attr, kind in spaces:
-        out.append(f"        self.{attr} = {sync_name(kind)}(self._async.{attr}, self._runner)\n")
     from_env, with_options = methods["from_env"], methods["with_options"]
     out.append(
         f"\n    @classmethod\n    {signature(from_env, renamer)}:\n"
@@ -318,7 +394,7 @@ def client_class(cls: ast.ClassDef, renamer: _Renamer) -> str:
         f"        clone._async = self._async.with_options({forward(with_options.args)})\n"
         "        clone._owner = False\n"
         "        clone._parent = self  # the owner, kept alive while its views are\n"
-        "        clone._bind()\n"
+        "        forget_namespaces(clone)  # the copied ones wrap the original's\n"
         "        return clone\n"
     )
     for fn in public_methods(cls):
@@ -360,6 +436,8 @@ def render(module: Module, twins: dict[str, str]) -> str:
         "AbstractContextManager": "contextlib",
         "TracebackType": "types",
         "options_from_env": "infisical_async._client",
+        "forget_namespaces": "infisical_async._namespace",
+        "twin_namespace": "infisical_sync._runner",
         "Any": "typing",
     }
     own_module = module_name(module.source)

@@ -39,5 +39,10 @@ def unwrap(data: Any, key: str) -> Any:
 
 
 class AsyncResource:
+    """A namespace of calls. It reaches the server through its client view's ``_request``
+    (which carries the view's deadline and retries) and everything else through the state
+    all views share."""
+
     def __init__(self, client: AsyncInfisicalClient) -> None:
         self._client = client
+        self._state = client._state

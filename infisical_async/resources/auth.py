@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._auth import RENEW_PATH, REVOKE_PATH, AuthStrategy, UniversalAuth
-from .._retry import RetryMode
-from .._serde import structure
+from .._auth import AuthStrategy, UniversalAuth
+from .._namespace import Namespace
 from .._validation import require_str
 from ..auth_methods import (
     DEFAULT_K8S_TOKEN_PATH,
@@ -21,7 +20,6 @@ from ..auth_methods import (
     OidcAuth,
     TokenSource,
 )
-from ..errors import NotAuthenticatedError
 from ..models import AccessToken
 from ._base import AsyncResource
 
@@ -44,10 +42,7 @@ __all__ = [
 
 async def _login_with(client: AsyncInfisicalClient, strategy: AuthStrategy) -> AccessToken:
     """Log in now and keep ``strategy`` for every later login (as if passed as ``auth=``)."""
-    access = await strategy.login(client._transport)
-    client._tokens.set_strategy(strategy)
-    client._tokens.store(access, renewed=False)
-    return access
+    return await client._state.tokens.login_with(strategy, client._deadline())
 
 
 class AsyncUniversalAuthLogin(AsyncResource):
@@ -247,27 +242,15 @@ class AsyncLdapLogin(AsyncResource):
 class AsyncAuth(AsyncResource):
     """``client.auth``: explicit control of the access token (usually not needed)."""
 
-    universal_auth: AsyncUniversalAuthLogin
-    aws_iam: AsyncAwsIamLogin
-    kubernetes: AsyncKubernetesLogin
-    gcp_id_token: AsyncGcpIdTokenLogin
-    gcp_iam: AsyncGcpIamLogin
-    azure: AsyncAzureLogin
-    oidc: AsyncOidcLogin
-    jwt: AsyncJwtLogin
-    ldap: AsyncLdapLogin
-
-    def __init__(self, client: AsyncInfisicalClient) -> None:
-        super().__init__(client)
-        self.universal_auth = AsyncUniversalAuthLogin(client)
-        self.aws_iam = AsyncAwsIamLogin(client)
-        self.kubernetes = AsyncKubernetesLogin(client)
-        self.gcp_id_token = AsyncGcpIdTokenLogin(client)
-        self.gcp_iam = AsyncGcpIamLogin(client)
-        self.azure = AsyncAzureLogin(client)
-        self.oidc = AsyncOidcLogin(client)
-        self.jwt = AsyncJwtLogin(client)
-        self.ldap = AsyncLdapLogin(client)
+    universal_auth = Namespace(AsyncUniversalAuthLogin)
+    aws_iam = Namespace(AsyncAwsIamLogin)
+    kubernetes = Namespace(AsyncKubernetesLogin)
+    gcp_id_token = Namespace(AsyncGcpIdTokenLogin)
+    gcp_iam = Namespace(AsyncGcpIamLogin)
+    azure = Namespace(AsyncAzureLogin)
+    oidc = Namespace(AsyncOidcLogin)
+    jwt = Namespace(AsyncJwtLogin)
+    ldap = Namespace(AsyncLdapLogin)
 
     async def renew(self) -> AccessToken:
         """Renew the current access token now and store what the server returns.
@@ -276,36 +259,20 @@ class AsyncAuth(AsyncResource):
             NotAuthenticatedError: there is no token to renew.
             AuthenticationError: the server refused (expired, revoked, past max TTL).
         """
-        tokens = self._client._tokens
-        token = tokens.current_token
-        if token is None:
-            raise NotAuthenticatedError("there is no access token to renew")
-        data = await self._client._transport.request(
-            "POST", RENEW_PATH, json={"accessToken": token}, mode=RetryMode.IDEMPOTENT
-        )
-        access = structure(data, AccessToken)
-        tokens.store(access, renewed=True)
-        return access
+        return await self._state.tokens.renew_now(self._client._deadline())
 
     async def revoke(self) -> None:
         """Revoke the current access token on the server and forget it.
 
         Later calls log in again if the client has credentials.
         """
-        tokens = self._client._tokens
-        token = tokens.current_token
-        if token is None:
-            raise NotAuthenticatedError("there is no access token to revoke")
-        await self._client._transport.request(
-            "POST", REVOKE_PATH, json={"accessToken": token}, mode=RetryMode.IDEMPOTENT
-        )
-        tokens.clear()
+        await self._state.tokens.revoke_now(self._client._deadline())
 
     def set_access_token(self, access_token: str) -> None:
         """Use this access token (without the ``Bearer`` prefix) from now on."""
-        self._client._tokens.set_token(require_str(access_token, "access_token"))
+        self._state.tokens.set_token(require_str(access_token, "access_token"))
 
     @property
     def access_token(self) -> str | None:
         """The token the client currently sends, if any."""
-        return self._client._tokens.current_token
+        return self._state.tokens.current_token

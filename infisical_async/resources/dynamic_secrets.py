@@ -6,6 +6,7 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._namespace import Namespace
 from .._retry import RetryMode
 from .._serde import structure
 from .._ttl import TTLInput, ttl_to_wire
@@ -45,10 +46,10 @@ async def resolve_location(
     if slug is None:
         if client.project_id is None:
             raise MissingArgumentError("project_slug")
-        cached = client._project_slugs.get(client.project_id)
+        cached = client._state.project_slugs.get(client.project_id)
         if cached is None:
             cached = (await client.projects.get(client.project_id)).slug
-            client._project_slugs[client.project_id] = cached
+            client._state.project_slugs[client.project_id] = cached
         slug = cached
     return {
         "projectSlug": require_str(slug, "project_slug"),
@@ -67,11 +68,7 @@ class AsyncDynamicSecrets(AsyncResource):
     ``project_id`` once).
     """
 
-    leases: AsyncLeases
-
-    def __init__(self, client: AsyncInfisicalClient) -> None:
-        super().__init__(client)
-        self.leases = AsyncLeases(client)
+    leases = Namespace(AsyncLeases)
 
     async def create(
         self,

@@ -57,7 +57,7 @@ class AsyncFolders(AsyncResource):
             )
             return structure(unwrap(data, "folders"), builtins.list[Folder])
 
-        return await client._generations.call("folders", attempt)
+        return await self._state.generations.call("folders", attempt)
 
     async def _list_v1(
         self, project: str, env: str, path: str, recursive: bool
@@ -113,7 +113,7 @@ class AsyncFolders(AsyncResource):
             )
             return structure(unwrap(data, "folder"), Folder)
 
-        return await client._generations.call("folders", attempt)
+        return await self._state.generations.call("folders", attempt)
 
     async def delete(
         self,
@@ -154,4 +154,4 @@ class AsyncFolders(AsyncResource):
             )
             return None if data is None else structure(unwrap(data, "folder"), Folder)
 
-        return await client._generations.call("folders", attempt)
+        return await self._state.generations.call("folders", attempt)

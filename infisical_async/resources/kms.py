@@ -10,6 +10,7 @@ import base64
 import builtins
 from typing import TYPE_CHECKING, Literal
 
+from .._namespace import Namespace
 from .._retry import RetryMode
 from .._serde import structure
 from .._validation import pick, require_name, require_str
@@ -18,7 +19,7 @@ from ..models import KmsKey, KmsKeyList
 from ._base import AsyncResource, segment, unwrap
 
 if TYPE_CHECKING:
-    from .._client import AsyncInfisicalClient
+    pass
 
 __all__ = ["AsyncKms", "AsyncKmsKeys"]
 
@@ -179,11 +180,7 @@ class AsyncKmsKeys(AsyncResource):
 class AsyncKms(AsyncResource):
     """Cryptography with KMS keys. Reached as ``client.kms``; keys under ``.keys``."""
 
-    keys: AsyncKmsKeys
-
-    def __init__(self, client: AsyncInfisicalClient) -> None:
-        super().__init__(client)
-        self.keys = AsyncKmsKeys(client)
+    keys = Namespace(AsyncKmsKeys)
 
     def _path(self, key_id: str, action: str) -> str:
         return f"{_BASE}/{segment(require_name(key_id, 'key_id'))}/{action}"

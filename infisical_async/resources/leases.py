@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .._keeper import CREATE_TIMEOUT, ErrorCallback, HeldLease, LeaseKeeper, RotateCallback
 from .._retry import RetryMode
 from .._serde import structure
+from .._sync_hints import sync_note
 from .._ttl import TTLInput, ttl_to_wire
 from .._validation import require_str
 from ..errors import LeaseRevocationError, ResponseValidationError
@@ -200,6 +201,11 @@ class AsyncLeases(AsyncResource):
             lease_id, force=force, path=path, environment=environment, project_slug=project_slug
         )
 
+    @sync_note(
+        "In the blocking client, ``on_rotate`` and ``on_error`` run on the client's "
+        "event-loop thread, not in the thread that called ``keep``: keep them short; "
+        "calling this client's blocking methods from them raises ``RuntimeError``."
+    )
     @contextlib.asynccontextmanager
     async def keep(
         self,
@@ -220,10 +226,9 @@ class AsyncLeases(AsyncResource):
         TTL, and retries failed renewals with backoff. New credentials are leased ahead of
         expiry when no renewal fits, when the server refuses one, or when renewals keep
         failing until only a third of the life is left; then ``on_rotate(new_lease)`` runs
-        (sync or async; with the blocking client, on its event-loop thread) and the old
-        lease is revoked after ``grace_period``. A lost lease (404) is replaced at once.
-        Timing uses durations from the server's answers on the monotonic clock, so clock
-        skew between client and server does not matter.
+        (sync or async) and the old lease is revoked after ``grace_period``. A lost lease
+        (404) is replaced at once. Timing uses durations from the server's answers on the
+        monotonic clock, so clock skew between client and server does not matter.
 
         ``held.credentials`` is always the current set; ``held.healthy``,
         ``held.expires_in`` and ``held.last_error`` report on the keeper, and
@@ -252,28 +257,28 @@ class AsyncLeases(AsyncResource):
             grace_period=grace_period,
             min_ttl=client.min_ttl,
             creator=_patient(client).dynamic_secrets.leases,
-            clock=client._clock,
-            sleep=client._sleep,
+            clock=client._state.clock,
+            sleep=client._state.sleep,
         )
-        client._keepers.add(keeper)
+        client._state.keepers.add(keeper)
         try:
             held = await keeper.start()
         except BaseException:
             # Cancelled or failed while leasing: a lease whose answer is still on its way
             # must be revoked all the same.
-            client._keepers.discard(keeper)
+            client._state.keepers.discard(keeper)
             await keeper.stop()
             raise
         try:
             yield held
         finally:
-            client._keepers.discard(keeper)
+            client._state.keepers.discard(keeper)
             await keeper.stop()
 
 
 def _patient(client: AsyncInfisicalClient) -> AsyncInfisicalClient:
     """A view whose deadline leaves a lease creation time to answer (CREATE_TIMEOUT)."""
-    timeout = client._request_timeout or client._transport.timeout
+    timeout = client._request_timeout or client._state.transport.timeout
     total = timeout.total
     if total is None or total >= CREATE_TIMEOUT:
         return client

@@ -33,7 +33,7 @@ class AsyncProjects(AsyncResource):
             )
             return structure(unwrap(data, key), Project)
 
-        return await client._generations.call("projects", attempt)
+        return await self._state.generations.call("projects", attempt)
 
     async def get_by_slug(self, slug: str) -> Project:
         """Fetch a project by its slug."""
@@ -47,7 +47,7 @@ class AsyncProjects(AsyncResource):
             data = await client._request("GET", path, mode=RetryMode.IDEMPOTENT)
             return structure(data, Project)
 
-        return await client._generations.call("projects", attempt)
+        return await self._state.generations.call("projects", attempt)
 
     async def list_environments(self, project_id: str | None = None) -> builtins.list[Environment]:
         """The environments of a project (slugs to pass as ``environment=``)."""

@@ -84,28 +84,28 @@ class AsyncSecrets(AsyncResource):
                 revalidation=revalidation,
             )
 
-        return await client._generations.call("secrets", attempt)
+        return await self._state.generations.call("secrets", attempt)
 
     async def _read(
         self, key: tuple[Any, ...] | None, fetch: Callable[[Revalidation | None], Awaitable[T]]
     ) -> T:
         """A read through the cache, shared by identical calls already in flight."""
         client = self._client
-        if key is None or not client._coalesce:
+        if key is None or not self._state.coalesce_reads:
             return await self._through_cache(key, fetch)
         # Only calls with the same options share: a view's deadline and retries are its own.
         flight = (
             key,
-            client._cache.generation(key[1]),
+            self._state.cache.generation(key[1]),
             client._request_timeout,
             client._request_retries,
         )
-        shared = client._inflight.get(flight)
+        shared = self._state.inflight.get(flight)
         if shared is None:
             shared = asyncio.ensure_future(self._through_cache(key, fetch))
-            client._inflight[flight] = shared
-            shared.add_done_callback(functools.partial(_landed, client._inflight, flight))
-        deadline = client._transport.deadline(client._request_timeout)
+            self._state.inflight[flight] = shared
+            shared.add_done_callback(functools.partial(_landed, self._state.inflight, flight))
+        deadline = self._state.transport.deadline(client._request_timeout)
         remaining = None if deadline is None else deadline - asyncio.get_running_loop().time()
         try:
             # shield: a caller that gives up must not cancel the request others share.
@@ -123,7 +123,7 @@ class AsyncSecrets(AsyncResource):
     ) -> T:
         """Fetch and remember the answer, revalidating an expired one by its ETag; on an
         outage, maybe serve a stale one instead."""
-        cache = self._client._cache
+        cache = self._state.cache
         if key is None or not cache.enabled:
             return await fetch(None)
         generation = cache.generation(key[1])
@@ -211,9 +211,8 @@ class AsyncSecrets(AsyncResource):
         Safe from any thread (one dict lookup), so the blocking twin answers hits without
         crossing to the event-loop thread.
         """
-        client = self._client
-        cache = client._cache
-        if not cache.enabled and not client._coalesce:
+        cache = self._state.cache
+        if not cache.enabled and not self._state.coalesce_reads:
             return None, None
         try:
             key = make_key()
@@ -570,7 +569,7 @@ class AsyncSecrets(AsyncResource):
     ) -> Any:
         """PATCH a secret. A rename without a value, which an October-2024 server refuses
         (``secretValue`` required), is sent again with the secret's current value."""
-        generations = self._client._generations
+        generations = self._state.generations
         needs_value = renaming and "secretValue" not in body
         if needs_value and generations.rename_needs_value:
             body = {**body, "secretValue": await self._current_value(name, project, body)}

@@ -21,7 +21,7 @@ from infisical_async.resources.auth import (
     AsyncOidcLogin,
     AsyncUniversalAuthLogin,
 )
-from infisical_sync._runner import PortalRunner
+from infisical_sync._runner import PortalRunner, twin_namespace
 
 __all__ = [
     "UniversalAuthLogin",
@@ -260,28 +260,19 @@ class LdapLogin:
 class Auth:
     """``client.auth``: explicit control of the access token (usually not needed)."""
 
-    universal_auth: UniversalAuthLogin
-    aws_iam: AwsIamLogin
-    kubernetes: KubernetesLogin
-    gcp_id_token: GcpIdTokenLogin
-    gcp_iam: GcpIamLogin
-    azure: AzureLogin
-    oidc: OidcLogin
-    jwt: JwtLogin
-    ldap: LdapLogin
+    universal_auth = twin_namespace(UniversalAuthLogin, "universal_auth")
+    aws_iam = twin_namespace(AwsIamLogin, "aws_iam")
+    kubernetes = twin_namespace(KubernetesLogin, "kubernetes")
+    gcp_id_token = twin_namespace(GcpIdTokenLogin, "gcp_id_token")
+    gcp_iam = twin_namespace(GcpIamLogin, "gcp_iam")
+    azure = twin_namespace(AzureLogin, "azure")
+    oidc = twin_namespace(OidcLogin, "oidc")
+    jwt = twin_namespace(JwtLogin, "jwt")
+    ldap = twin_namespace(LdapLogin, "ldap")
 
     def __init__(self, async_resource: AsyncAuth, runner: PortalRunner) -> None:
         self._async = async_resource
         self._runner = runner
-        self.universal_auth = UniversalAuthLogin(async_resource.universal_auth, runner)
-        self.aws_iam = AwsIamLogin(async_resource.aws_iam, runner)
-        self.kubernetes = KubernetesLogin(async_resource.kubernetes, runner)
-        self.gcp_id_token = GcpIdTokenLogin(async_resource.gcp_id_token, runner)
-        self.gcp_iam = GcpIamLogin(async_resource.gcp_iam, runner)
-        self.azure = AzureLogin(async_resource.azure, runner)
-        self.oidc = OidcLogin(async_resource.oidc, runner)
-        self.jwt = JwtLogin(async_resource.jwt, runner)
-        self.ldap = LdapLogin(async_resource.ldap, runner)
 
     def renew(self) -> AccessToken:
         """Renew the current access token now and store what the server returns.

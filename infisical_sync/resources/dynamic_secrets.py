@@ -12,7 +12,7 @@ from infisical_async._ttl import TTLInput
 from infisical_async.models import DynamicSecret
 from infisical_async.providers import DynamicSecretProvider
 from infisical_async.resources.dynamic_secrets import AsyncDynamicSecrets
-from infisical_sync._runner import PortalRunner
+from infisical_sync._runner import PortalRunner, twin_namespace
 from infisical_sync.resources.leases import Leases
 
 __all__ = ["DynamicSecrets"]
@@ -26,12 +26,11 @@ class DynamicSecrets:
     ``project_id`` once).
     """
 
-    leases: Leases
+    leases = twin_namespace(Leases, "leases")
 
     def __init__(self, async_resource: AsyncDynamicSecrets, runner: PortalRunner) -> None:
         self._async = async_resource
         self._runner = runner
-        self.leases = Leases(async_resource.leases, runner)
 
     def create(
         self,

@@ -9,7 +9,7 @@ from typing import Literal
 
 from infisical_async.models import KmsKey, KmsKeyList
 from infisical_async.resources.kms import AsyncKms, AsyncKmsKeys, KeyUsage
-from infisical_sync._runner import PortalRunner
+from infisical_sync._runner import PortalRunner, twin_namespace
 
 __all__ = ["KmsKeys", "Kms"]
 
@@ -108,12 +108,11 @@ class KmsKeys:
 class Kms:
     """Cryptography with KMS keys. Reached as ``client.kms``; keys under ``.keys``."""
 
-    keys: KmsKeys
+    keys = twin_namespace(KmsKeys, "keys")
 
     def __init__(self, async_resource: AsyncKms, runner: PortalRunner) -> None:
         self._async = async_resource
         self._runner = runner
-        self.keys = KmsKeys(async_resource.keys, runner)
 
     def encrypt(self, key_id: str, plaintext: bytes) -> str:
         """Encrypt up to 4096 bytes; returns the ciphertext to store and later decrypt.

@@ -197,16 +197,19 @@ class Leases:
         TTL, and retries failed renewals with backoff. New credentials are leased ahead of
         expiry when no renewal fits, when the server refuses one, or when renewals keep
         failing until only a third of the life is left; then ``on_rotate(new_lease)`` runs
-        (sync or async; with the blocking client, on its event-loop thread) and the old
-        lease is revoked after ``grace_period``. A lost lease (404) is replaced at once.
-        Timing uses durations from the server's answers on the monotonic clock, so clock
-        skew between client and server does not matter.
+        (sync or async) and the old lease is revoked after ``grace_period``. A lost lease
+        (404) is replaced at once. Timing uses durations from the server's answers on the
+        monotonic clock, so clock skew between client and server does not matter.
 
         ``held.credentials`` is always the current set; ``held.healthy``,
         ``held.expires_in`` and ``held.last_error`` report on the keeper, and
         ``on_error(exc)`` (sync or async) is called at each failure, which is also logged
         at WARNING. On exit, or when the client closes, the lease is revoked (unless
         ``revoke_on_exit=False``), as is any old lease still in its grace period.
+
+        In the blocking client, ``on_rotate`` and ``on_error`` run on the client's
+        event-loop thread, not in the thread that called ``keep``: keep them short; calling
+        this client's blocking methods from them raises ``RuntimeError``.
 
         Raises:
             The errors of `create` for the first lease.

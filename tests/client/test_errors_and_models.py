@@ -239,7 +239,7 @@ def test_from_env_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("INFISICAL_API_URL", "https://eu.infisical.com/api")
     client = AsyncInfisicalClient.from_env()
     assert client.site_url == "https://eu.infisical.com"
-    assert isinstance(client._tokens.strategy, UniversalAuth)
+    assert isinstance(client._state.tokens.strategy, UniversalAuth)
 
 
 async def test_a_callers_session_is_used_and_never_closed(local_app: ServeApp) -> None:

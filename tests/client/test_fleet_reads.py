@@ -31,7 +31,7 @@ async def test_64_identical_concurrent_gets_send_one_request(
         assert server.control.request_count(GET) == 1
         lists = await asyncio.gather(*(client.secrets.list() for _ in range(16)))
         assert server.control.request_count(LIST) == 1 and len(lists[0]) == 1
-        assert client._inflight == {}  # nothing left behind
+        assert client._state.inflight == {}  # nothing left behind
 
 
 async def test_a_read_never_joins_one_that_began_before_a_write(
@@ -64,7 +64,7 @@ async def test_expired_cache_entries_are_revalidated_by_etag(
     server = current_server
     now = [0.0]
     async with make_client(server, cache_ttl=10) as client:
-        client._cache._clock = lambda: now[0]
+        client._state.cache._clock = lambda: now[0]
         await client.secrets.create("X", "value")
         first = await client.secrets.get("X")
         listed = await client.secrets.list()

@@ -40,7 +40,7 @@ async def test_each_family_probes_its_missing_route_once(mode: str) -> None:
         assert counts["GET /api/v1/folders"] == 3
         assert counts["GET /api/v1/workspace/{projectId}"] == 3
         assert counts["GET /api/v2/workspace/{slug}"] == 3
-        assert client._generations.learned() == {
+        assert client._state.generations.learned() == {
             "secrets": "v3",
             "folders": "v1",
             "projects": "workspace",
@@ -57,7 +57,7 @@ async def test_an_application_404_teaches_nothing(current_server: EmbeddedServer
             await client.projects.get_by_slug("no-such-project")
         with pytest.raises(NotFoundError):
             await client.secrets.get("MISSING")
-        assert client._generations.learned() == {
+        assert client._state.generations.learned() == {
             "secrets": "v4",
             "folders": "v2",
             "projects": "projects",
@@ -83,7 +83,7 @@ async def test_a_rename_on_a_server_that_needs_the_value_sends_the_current_one()
         await client.secrets.create("B", "${A}-b")
         renamed = await client.secrets.update("A", new_name="A2")
         assert (renamed.key, renamed.value) == ("A2", "value-a")
-        assert client._generations.rename_needs_value
+        assert client._state.generations.rename_needs_value
         server.control.reset_counts()
         # Learned: the next rename reads the (unexpanded) value first, then renames once.
         await client.secrets.update("B", new_name="B2")
@@ -101,7 +101,7 @@ async def test_a_current_server_renames_without_reading_the_value(
         current_server.control.reset_counts()
         await client.secrets.update("A", new_name="B")
         assert current_server.control.requests == {"PATCH /api/v4/secrets/{name}": 1}
-        assert not client._generations.rename_needs_value
+        assert not client._state.generations.rename_needs_value
 
 
 async def test_validation_failure_answered_with_401_is_unprocessable(

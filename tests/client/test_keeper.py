@@ -81,9 +81,9 @@ class VirtualTime:
 
 def use_virtual_time(client: AsyncInfisicalClient) -> VirtualTime:
     time = VirtualTime()
-    client._clock = time.clock
-    client._sleep = time.sleep
-    client._tokens._clock = time.clock
+    client._state.clock = time.clock
+    client._state.sleep = time.sleep
+    client._state.tokens._clock = time.clock
     return time
 
 
@@ -142,7 +142,7 @@ async def test_clock_skew_changes_nothing(
         # The token lifecycle on the same skewed server: renewed in the background.
         time.now += 2500
         await client.secrets.list()
-        refresh = client._tokens._refresh
+        refresh = client._state.tokens._refresh
         assert refresh is not None
         await refresh
         assert server.control.request_count(LOGIN) == 1

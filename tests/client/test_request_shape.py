@@ -132,7 +132,7 @@ async def test_login_body_and_user_agent(mock_http: aioresponses) -> None:
         max_retries=0,
     ) as c:
         await c.secrets.list()
-        session = c._transport.session()
+        session = c._state.transport.session()
         assert session.headers["User-Agent"].startswith(f"infisical-async/{__version__} ")
     _, login = only_call(mock_http, "POST")
     assert login["json"] == {"clientId": "id", "clientSecret": "sec"}

@@ -105,7 +105,7 @@ async def test_secret_not_found_is_not_mistaken_for_a_missing_route(
         await client.secrets.get("MISSING")
     # Only a "Route ... not found" answer switches to v3; a missing secret does not.
     expected = "v4" if compat == "current" else "v3"
-    assert client._generations.current("secrets") == expected
+    assert client._state.generations.current("secrets") == expected
 
 
 async def test_approval_is_typed(server: EmbeddedServer) -> None:

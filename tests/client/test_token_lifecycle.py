@@ -42,13 +42,13 @@ class VirtualClock:
 
 def with_clock(client: AsyncInfisicalClient) -> VirtualClock:
     clock = VirtualClock()
-    client._tokens._clock = clock
+    client._state.tokens._clock = clock
     return clock
 
 
 async def settle(client: AsyncInfisicalClient) -> None:
     """Wait for a background renewal to finish (its outcome is the test's to check)."""
-    refresh = client._tokens._refresh
+    refresh = client._state.tokens._refresh
     if refresh is not None:
         await asyncio.wait([refresh])
 
@@ -111,7 +111,7 @@ async def test_a_renewal_that_fails_in_transit_keeps_the_valid_token(
         assert len(await client.secrets.list()) == 0  # the caller never saw the failure
         await settle(client)
         assert client.auth.access_token == token  # still valid: still in use
-        assert client._tokens.last_error is not None
+        assert client._state.tokens.last_error is not None
         await client.secrets.list()
         await settle(client)
         assert server.control.request_count(RENEW) == 1  # backing off, not retrying per call
@@ -119,7 +119,7 @@ async def test_a_renewal_that_fails_in_transit_keeps_the_valid_token(
         await client.secrets.list()
         await settle(client)
         assert server.control.request_count(RENEW) == 2
-        assert client.auth.access_token != token and client._tokens.last_error is None
+        assert client.auth.access_token != token and client._state.tokens.last_error is None
         assert server.control.request_count(LOGIN) == 1  # a transit failure forces no login
 
 
@@ -134,7 +134,7 @@ async def test_a_refused_renewal_becomes_a_login(current_server: EmbeddedServer)
         await settle(client)
         assert server.control.request_count(RENEW) == 1
         assert server.control.request_count(LOGIN) == 2
-        assert client._tokens.last_error is None
+        assert client._state.tokens.last_error is None
 
 
 @pytest.mark.parametrize("waiting_on", ["a login", "an answer", "a backoff"])

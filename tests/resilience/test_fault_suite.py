@@ -69,7 +69,7 @@ async def env() -> object:
         await client.secrets.create("KEY", "value")
         server.control.reset_counts()
         yield server, client
-        connector = client._transport.session().connector
+        connector = client._state.transport.session().connector
         assert connector is not None
         assert not connector._acquired, "a connection was not released"
         await client.aclose()

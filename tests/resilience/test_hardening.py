@@ -227,7 +227,7 @@ async def test_cancellation_at_any_point_leaves_the_client_usable(
         server.control.expire_all_tokens()
         server.control.delay_next(1, seconds=1.0, path="universal-auth")
         await cancel_after(0.2)  # mid re-login
-        connector = client._transport.session().connector
+        connector = client._state.transport.session().connector
         assert connector is not None and not connector._acquired
 
 
