@@ -185,7 +185,7 @@ class LeaseKeeper:
             self._creator.create(
                 self._name,
                 ttl=self._ttl,
-                path=self._path,
+                secret_path=self._path,
                 environment=self._environment,
                 project_slug=self._project_slug,
             )
@@ -233,7 +233,7 @@ class LeaseKeeper:
         renewed = await self._leases.renew(
             lease.id,
             ttl=ttl,
-            path=self._path,
+            secret_path=self._path,
             environment=self._environment,
             project_slug=self._project_slug,
         )
@@ -382,7 +382,7 @@ class LeaseKeeper:
         try:
             await self._leases.delete(
                 lease_id,
-                path=self._path,
+                secret_path=self._path,
                 environment=self._environment,
                 project_slug=self._project_slug,
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import re
 import ssl as ssl_module
@@ -29,6 +30,7 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     ClientClosedError,
+    ClientForkedError,
     InfisicalError,
     InternalServerError,
     InvalidArgumentError,
@@ -175,6 +177,7 @@ class Transport:
                 del self._headers[existing]
             self._headers[key] = value
         self._closed = False
+        self._pid = os.getpid()
         host = urlsplit(self.base_url).hostname or ""
         if urlsplit(self.base_url).scheme == "http" and host not in _LOOPBACK_HOSTS:
             log.warning(
@@ -186,6 +189,12 @@ class Transport:
         return self._closed
 
     def session(self) -> aiohttp.ClientSession:
+        if self._pid != os.getpid():
+            # Its connections and event loop belong to the parent process.
+            raise ClientForkedError(
+                "this client was created in another process (before a fork); create a new "
+                "client in this process"
+            )
         if self._closed:
             raise ClientClosedError("the client is closed")
         if self._session is not None and self._session.closed:

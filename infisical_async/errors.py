@@ -9,6 +9,7 @@ Every error the SDK raises derives from `InfisicalError`::
     ├── NotAuthenticatedError                     no credentials and no access token
     ├── CloudMetadataError                        a cloud metadata service is unreachable
     ├── ClientClosedError                         the client was closed
+    ├── ClientForkedError                         the client was made before a fork
     ├── APIConnectionError                        the request did not get an HTTP answer
     │   └── APITimeoutError
     ├── ResponseValidationError                   the server answered something unparseable
@@ -43,6 +44,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
+    "ClientForkedError",
     "CloudMetadataError",
     "ConfigurationError",
     "ConflictError",
@@ -101,6 +103,11 @@ class CloudMetadataError(InfisicalError):
 
 class ClientClosedError(InfisicalError):
     """The client was used after it was closed."""
+
+
+class ClientForkedError(InfisicalError):
+    """The client was used in a process forked after it was made (its connections and
+    event loop belong to the parent): make a new client in the child."""
 
 
 class APIConnectionError(InfisicalError):

@@ -15,9 +15,12 @@ import attrs
 __all__ = [
     "AccessToken",
     "ApprovalRequest",
+    "BatchUpdateMode",
     "DynamicSecret",
     "Environment",
+    "EncryptionAlgorithm",
     "Folder",
+    "KeyUsage",
     "KmsKey",
     "KmsKeyList",
     "Lease",
@@ -29,10 +32,35 @@ __all__ = [
     "SecretMetadata",
     "SecretType",
     "SecretUpdate",
+    "SigningAlgorithm",
     "Tag",
 ]
 
 SecretType = Literal["shared", "personal"]
+"""A shared secret, or a user's personal override of it."""
+
+BatchUpdateMode = Literal["fail_on_not_found", "ignore", "upsert"]
+"""What ``secrets.batch_update`` does with a key that does not exist: fail the whole batch,
+skip it, or create it."""
+
+KeyUsage = Literal["encrypt-decrypt", "sign-verify"]
+"""What a KMS key is for."""
+
+EncryptionAlgorithm = Literal["aes-256-gcm", "aes-128-gcm", "RSA_4096", "ECC_NIST_P256"]
+"""A KMS key's algorithm: the AES ones encrypt, the RSA and ECC ones sign."""
+
+SigningAlgorithm = Literal[
+    "RSASSA_PSS_SHA_512",
+    "RSASSA_PSS_SHA_384",
+    "RSASSA_PSS_SHA_256",
+    "RSASSA_PKCS1_V1_5_SHA_512",
+    "RSASSA_PKCS1_V1_5_SHA_384",
+    "RSASSA_PKCS1_V1_5_SHA_256",
+    "ECDSA_SHA_512",
+    "ECDSA_SHA_384",
+    "ECDSA_SHA_256",
+]
+"""A signing scheme of a sign-verify KMS key (``kms.signing_algorithms`` lists a key's)."""
 
 
 def _wire(name: str) -> dict[str, str]:

@@ -11,66 +11,217 @@ Models and exceptions are the very classes of ``infisical_async``, so
 ``except infisical_sync.NotFoundError`` catches what the core raised.
 """
 
-from infisical_async import (
-    NOT_GIVEN,
-    AccessToken,
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    ApprovalRequest,
-    ApprovalRequiredError,
-    AuthenticationError,
-    AuthStrategy,
-    AwsIamAuth,
-    AzureAuth,
-    BadRequestError,
-    ClientClosedError,
-    CloudMetadataError,
-    ConfigurationError,
-    ConflictError,
-    DynamicSecret,
-    Environment,
-    Folder,
-    GcpIamAuth,
-    GcpIdTokenAuth,
-    GenericProvider,
-    HeldLease,
-    InfisicalError,
-    InternalServerError,
-    InvalidArgumentError,
-    JwtAuth,
-    KmsKey,
-    KmsKeyList,
-    KubernetesAuth,
-    LdapAuth,
-    Lease,
-    LeaseRevocationError,
-    MissingArgumentError,
-    NewSecret,
-    NotAuthenticatedError,
-    NotFoundError,
-    NotGiven,
-    OidcAuth,
-    PermissionDeniedError,
-    Project,
-    RateLimitError,
-    RedisProvider,
-    ResponseValidationError,
-    Secret,
-    SecretImport,
-    SecretList,
-    SecretMetadata,
-    SecretUpdate,
-    SqlDatabaseProvider,
-    Tag,
-    Timeout,
-    TokenAuth,
-    UniversalAuth,
-    UnprocessableEntityError,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from infisical_async import __version__ as __version__
 
-from ._client import InfisicalClient
+if TYPE_CHECKING:
+    from infisical_async import (
+        NOT_GIVEN as NOT_GIVEN,
+    )
+    from infisical_async import (
+        AccessToken as AccessToken,
+    )
+    from infisical_async import (
+        APIConnectionError as APIConnectionError,
+    )
+    from infisical_async import (
+        APIStatusError as APIStatusError,
+    )
+    from infisical_async import (
+        APITimeoutError as APITimeoutError,
+    )
+    from infisical_async import (
+        ApprovalRequest as ApprovalRequest,
+    )
+    from infisical_async import (
+        ApprovalRequiredError as ApprovalRequiredError,
+    )
+    from infisical_async import (
+        AuthenticationError as AuthenticationError,
+    )
+    from infisical_async import (
+        AuthStrategy as AuthStrategy,
+    )
+    from infisical_async import (
+        AwsIamAuth as AwsIamAuth,
+    )
+    from infisical_async import (
+        AzureAuth as AzureAuth,
+    )
+    from infisical_async import (
+        BadRequestError as BadRequestError,
+    )
+    from infisical_async import (
+        BatchUpdateMode as BatchUpdateMode,
+    )
+    from infisical_async import (
+        ClientClosedError as ClientClosedError,
+    )
+    from infisical_async import (
+        ClientForkedError as ClientForkedError,
+    )
+    from infisical_async import (
+        CloudMetadataError as CloudMetadataError,
+    )
+    from infisical_async import (
+        ConfigurationError as ConfigurationError,
+    )
+    from infisical_async import (
+        ConflictError as ConflictError,
+    )
+    from infisical_async import (
+        DynamicSecret as DynamicSecret,
+    )
+    from infisical_async import (
+        DynamicSecretProvider as DynamicSecretProvider,
+    )
+    from infisical_async import (
+        EncryptionAlgorithm as EncryptionAlgorithm,
+    )
+    from infisical_async import (
+        Environment as Environment,
+    )
+    from infisical_async import (
+        ErrorCallback as ErrorCallback,
+    )
+    from infisical_async import (
+        Folder as Folder,
+    )
+    from infisical_async import (
+        GcpIamAuth as GcpIamAuth,
+    )
+    from infisical_async import (
+        GcpIdTokenAuth as GcpIdTokenAuth,
+    )
+    from infisical_async import (
+        GenericProvider as GenericProvider,
+    )
+    from infisical_async import (
+        HeldLease as HeldLease,
+    )
+    from infisical_async import (
+        InfisicalError as InfisicalError,
+    )
+    from infisical_async import (
+        InternalServerError as InternalServerError,
+    )
+    from infisical_async import (
+        InvalidArgumentError as InvalidArgumentError,
+    )
+    from infisical_async import (
+        JwtAuth as JwtAuth,
+    )
+    from infisical_async import (
+        KeyUsage as KeyUsage,
+    )
+    from infisical_async import (
+        KmsKey as KmsKey,
+    )
+    from infisical_async import (
+        KmsKeyList as KmsKeyList,
+    )
+    from infisical_async import (
+        KubernetesAuth as KubernetesAuth,
+    )
+    from infisical_async import (
+        LdapAuth as LdapAuth,
+    )
+    from infisical_async import (
+        Lease as Lease,
+    )
+    from infisical_async import (
+        LeaseRevocationError as LeaseRevocationError,
+    )
+    from infisical_async import (
+        LoginApi as LoginApi,
+    )
+    from infisical_async import (
+        MissingArgumentError as MissingArgumentError,
+    )
+    from infisical_async import (
+        NewSecret as NewSecret,
+    )
+    from infisical_async import (
+        NotAuthenticatedError as NotAuthenticatedError,
+    )
+    from infisical_async import (
+        NotFoundError as NotFoundError,
+    )
+    from infisical_async import (
+        NotGiven as NotGiven,
+    )
+    from infisical_async import (
+        OidcAuth as OidcAuth,
+    )
+    from infisical_async import (
+        PermissionDeniedError as PermissionDeniedError,
+    )
+    from infisical_async import (
+        Project as Project,
+    )
+    from infisical_async import (
+        RateLimitError as RateLimitError,
+    )
+    from infisical_async import (
+        RedisProvider as RedisProvider,
+    )
+    from infisical_async import (
+        ResponseValidationError as ResponseValidationError,
+    )
+    from infisical_async import (
+        RotateCallback as RotateCallback,
+    )
+    from infisical_async import (
+        Secret as Secret,
+    )
+    from infisical_async import (
+        SecretImport as SecretImport,
+    )
+    from infisical_async import (
+        SecretList as SecretList,
+    )
+    from infisical_async import (
+        SecretMetadata as SecretMetadata,
+    )
+    from infisical_async import (
+        SecretType as SecretType,
+    )
+    from infisical_async import (
+        SecretUpdate as SecretUpdate,
+    )
+    from infisical_async import (
+        SigningAlgorithm as SigningAlgorithm,
+    )
+    from infisical_async import (
+        SqlDatabaseProvider as SqlDatabaseProvider,
+    )
+    from infisical_async import (
+        Tag as Tag,
+    )
+    from infisical_async import (
+        Timeout as Timeout,
+    )
+    from infisical_async import (
+        TokenAuth as TokenAuth,
+    )
+    from infisical_async import (
+        TokenSource as TokenSource,
+    )
+    from infisical_async import (
+        TTLInput as TTLInput,
+    )
+    from infisical_async import (
+        UniversalAuth as UniversalAuth,
+    )
+    from infisical_async import (
+        UnprocessableEntityError as UnprocessableEntityError,
+    )
+
+    from ._client import InfisicalClient as InfisicalClient
 
 __all__ = [
     "APIConnectionError",
@@ -84,12 +235,17 @@ __all__ = [
     "AwsIamAuth",
     "AzureAuth",
     "BadRequestError",
+    "BatchUpdateMode",
     "ClientClosedError",
+    "ClientForkedError",
     "CloudMetadataError",
     "ConfigurationError",
     "ConflictError",
     "DynamicSecret",
+    "DynamicSecretProvider",
+    "EncryptionAlgorithm",
     "Environment",
+    "ErrorCallback",
     "Folder",
     "GcpIamAuth",
     "GcpIdTokenAuth",
@@ -100,12 +256,14 @@ __all__ = [
     "InternalServerError",
     "InvalidArgumentError",
     "JwtAuth",
+    "KeyUsage",
     "KmsKey",
     "KmsKeyList",
     "KubernetesAuth",
     "LdapAuth",
     "Lease",
     "LeaseRevocationError",
+    "LoginApi",
     "MissingArgumentError",
     "NOT_GIVEN",
     "NewSecret",
@@ -118,16 +276,37 @@ __all__ = [
     "RateLimitError",
     "RedisProvider",
     "ResponseValidationError",
+    "RotateCallback",
     "Secret",
     "SecretImport",
     "SecretList",
     "SecretMetadata",
+    "SecretType",
     "SecretUpdate",
+    "SigningAlgorithm",
     "SqlDatabaseProvider",
+    "TTLInput",
     "Tag",
     "Timeout",
     "TokenAuth",
+    "TokenSource",
     "UniversalAuth",
     "UnprocessableEntityError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "InfisicalClient":
+        from ._client import InfisicalClient
+
+        return InfisicalClient
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module("infisical_async"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

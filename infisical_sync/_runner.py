@@ -33,7 +33,7 @@ import anyio
 from anyio.from_thread import BlockingPortal
 
 from infisical_async._namespace import Namespace
-from infisical_async.errors import ClientClosedError
+from infisical_async.errors import ClientClosedError, ClientForkedError
 
 __all__ = ["PortalRunner", "twin_namespace"]
 
@@ -94,13 +94,14 @@ class PortalRunner:
         return self._closed
 
     def _check_usable(self) -> None:
-        if self._closed:
-            raise ClientClosedError("the client is closed")
+        # The fork check comes first: a forked child's runners are also marked closed.
         if os.getpid() != self._pid:
-            raise ClientClosedError(
+            raise ClientForkedError(
                 "this client was created in another process (before a fork); create a new "
                 "client in this process"
             )
+        if self._closed:
+            raise ClientClosedError("the client is closed")
 
     def call(self, fn: Callable[..., Coroutine[Any, Any, T]], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)`` on the loop and wait for its result.

@@ -190,7 +190,7 @@ def _load(client: InfisicalClient, scope: Scope, args: argparse.Namespace) -> di
         ).to_dict()
         if not secrets:
             try:
-                client.folders.list(path=scope.secret_path)
+                client.folders.list(secret_path=scope.secret_path)
             except NotFoundError:
                 raise CliError(
                     f"no folder {scope.secret_path} in environment {scope.environment} "

@@ -497,7 +497,8 @@ Models and exceptions are the very classes of ``infisical_async``, so
 
 def render_package_init() -> str:
     """``infisical_sync/__init__.py``: everything ``infisical_async`` exports, re-exported
-    (the same objects), with ``InfisicalClient`` in place of the async client."""
+    (the same objects), with ``InfisicalClient`` in place of the async client; imported on
+    first use, like the async package's names."""
     source = ASYNC_PKG / "__init__.py"
     tree = ast.parse(source.read_text())
     exported = next(
@@ -511,12 +512,26 @@ def render_package_init() -> str:
         [
             HEADER.format(source=source.relative_to(ROOT).as_posix()),
             PACKAGE_DOC,
-            "\nfrom infisical_async import (\n",
-            *(f"    {n},\n" for n in names),
-            ")\n",
+            "\nfrom __future__ import annotations\n\n",
+            "import importlib\nfrom typing import TYPE_CHECKING, Any\n\n",
             "from infisical_async import __version__ as __version__\n\n",
-            "from ._client import InfisicalClient\n\n",
-            f"__all__ = {sorted([*names, 'InfisicalClient', '__version__'])!r}\n",
+            "if TYPE_CHECKING:\n",
+            "    from infisical_async import (\n",
+            *(f"        {n} as {n},\n" for n in names),
+            "    )\n\n",
+            "    from ._client import InfisicalClient as InfisicalClient\n\n",
+            f"__all__ = {sorted([*names, 'InfisicalClient', '__version__'])!r}\n\n\n",
+            "def __getattr__(name: str) -> Any:\n",
+            '    if name == "InfisicalClient":\n',
+            "        from ._client import InfisicalClient\n\n",
+            "        return InfisicalClient\n",
+            "    if name not in __all__:\n",
+            '        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")\n',
+            '    value = getattr(importlib.import_module("infisical_async"), name)\n',
+            "    globals()[name] = value\n",
+            "    return value\n\n\n",
+            "def __dir__() -> list[str]:\n",
+            "    return __all__\n",
         ]
     )
 

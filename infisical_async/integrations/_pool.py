@@ -37,7 +37,7 @@ class PoolSpec(Generic[P]):
     ttl: str | timedelta
     build: BuildPool[P]
     close: ClosePool[P]
-    path: str | None = None
+    secret_path: str | None = None
     environment: str | None = None
     project_slug: str | None = None
     grace_period: timedelta = timedelta(seconds=30)
@@ -134,7 +134,7 @@ async def open_rotating_pool(
         ttl=spec.ttl,
         on_rotate=on_rotate,
         grace_period=spec.grace_period,
-        path=spec.path,
+        secret_path=spec.secret_path,
         environment=spec.environment,
         project_slug=spec.project_slug,
     ) as held:
@@ -154,7 +154,7 @@ def asyncpg_pool(
     dsn_secret: str | None = None,
     username_key: str = "DB_USERNAME",
     password_key: str = "DB_PASSWORD",
-    path: str | None = None,
+    secret_path: str | None = None,
     environment: str | None = None,
     project_slug: str | None = None,
     grace_period: timedelta = timedelta(seconds=30),
@@ -194,7 +194,7 @@ def asyncpg_pool(
         ttl=ttl,
         build=build,
         close=close,
-        path=path,
+        secret_path=secret_path,
         environment=environment,
         project_slug=project_slug,
         grace_period=grace_period,

@@ -36,7 +36,7 @@ async def resolve_location(
     client: AsyncInfisicalClient,
     project_slug: str | None,
     environment: str | None,
-    path: str | None,
+    secret_path: str | None,
 ) -> dict[str, str]:
     """``projectSlug``/``environmentSlug``/``path``: dynamic secrets are addressed by slug.
 
@@ -56,14 +56,14 @@ async def resolve_location(
         "environmentSlug": require_str(
             pick(environment, client.environment, "environment"), "environment"
         ),
-        "path": require_path(pick(path, client.secret_path, "path"), "path"),
+        "path": require_path(pick(secret_path, client.secret_path, "secret_path"), "secret_path"),
     }
 
 
 class AsyncDynamicSecrets(AsyncResource):
     """Dynamic secrets. Reached as ``client.dynamic_secrets``; leases under ``.leases``.
 
-    Every method takes ``path`` (folder, default the client's ``secret_path``),
+    Every method takes ``secret_path`` (the folder, default the client's),
     ``environment`` and ``project_slug`` (default: the client's, or looked up from its
     ``project_id`` once).
     """
@@ -77,7 +77,7 @@ class AsyncDynamicSecrets(AsyncResource):
         provider: DynamicSecretProvider,
         default_ttl: TTLInput,
         max_ttl: TTLInput | None = None,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
         username_template: str | None = None,
@@ -101,7 +101,7 @@ class AsyncDynamicSecrets(AsyncResource):
             raise InvalidArgumentError("provider", "expected a provider object with to_wire()")
         minimum = self._client.min_ttl
         body: dict[str, Any] = {
-            **await resolve_location(self._client, project_slug, environment, path),
+            **await resolve_location(self._client, project_slug, environment, secret_path),
             "name": name,
             "provider": provider.to_wire(),
             "defaultTTL": ttl_to_wire(default_ttl, argument="default_ttl", minimum=minimum),
@@ -119,7 +119,7 @@ class AsyncDynamicSecrets(AsyncResource):
         self,
         name: str,
         *,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> DynamicSecret:
@@ -129,7 +129,7 @@ class AsyncDynamicSecrets(AsyncResource):
             NotFoundError: no such dynamic secret or folder.
         """
         name = _check_slug(name.lower() if isinstance(name, str) else name, "name")
-        params = await resolve_location(self._client, project_slug, environment, path)
+        params = await resolve_location(self._client, project_slug, environment, secret_path)
         data = await self._client._request(
             "GET", f"{_BASE}/{segment(name)}", params=params, mode=RetryMode.IDEMPOTENT
         )
@@ -138,12 +138,12 @@ class AsyncDynamicSecrets(AsyncResource):
     async def list(
         self,
         *,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> builtins.list[DynamicSecret]:
         """List the dynamic secrets of a folder (without their inputs)."""
-        params = await resolve_location(self._client, project_slug, environment, path)
+        params = await resolve_location(self._client, project_slug, environment, secret_path)
         data = await self._client._request("GET", _BASE, params=params, mode=RetryMode.IDEMPOTENT)
         return structure(unwrap(data, "dynamicSecrets"), builtins.list[DynamicSecret])
 
@@ -155,7 +155,7 @@ class AsyncDynamicSecrets(AsyncResource):
         default_ttl: TTLInput | None = None,
         max_ttl: TTLInput | None = None,
         new_name: str | None = None,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> DynamicSecret:
@@ -179,7 +179,7 @@ class AsyncDynamicSecrets(AsyncResource):
         if new_name is not None:
             data_field["newName"] = _check_slug(new_name, "new_name")
         body = {
-            **await resolve_location(self._client, project_slug, environment, path),
+            **await resolve_location(self._client, project_slug, environment, secret_path),
             "data": data_field,
         }
         data = await self._client._request(
@@ -192,7 +192,7 @@ class AsyncDynamicSecrets(AsyncResource):
         name: str,
         *,
         force: bool = False,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> DynamicSecret | None:
@@ -207,7 +207,7 @@ class AsyncDynamicSecrets(AsyncResource):
         """
         name = _check_slug(name, "name")
         body = {
-            **await resolve_location(self._client, project_slug, environment, path),
+            **await resolve_location(self._client, project_slug, environment, secret_path),
             "isForced": force,
         }
         data = await self._client._request(

@@ -17,7 +17,11 @@ __all__ = ["AsyncFolders"]
 
 
 class AsyncFolders(AsyncResource):
-    """Folders. Reached as ``client.folders``."""
+    """Folders. Reached as ``client.folders``.
+
+    ``secret_path`` (the folder a call works in), ``project_id`` and ``environment``
+    default to the client's.
+    """
 
     def _scope(self, project_id: str | None, environment: str | None) -> tuple[str, str]:
         client = self._client
@@ -29,19 +33,19 @@ class AsyncFolders(AsyncResource):
     async def list(
         self,
         *,
-        path: str = "/",
+        secret_path: str | None = None,
         recursive: bool = False,
         project_id: str | None = None,
         environment: str | None = None,
     ) -> builtins.list[Folder]:
-        """List the folders under ``path`` (all descendants with ``recursive=True``).
+        """List the folders in ``secret_path`` (all descendants with ``recursive=True``).
 
         Raises:
             NotFoundError: the environment or path does not exist.
         """
         project, env = self._scope(project_id, environment)
-        path = require_path(path, "path")
         client = self._client
+        path = require_path(pick(secret_path, client.secret_path, "secret_path"), "secret_path")
 
         async def attempt(generation: str) -> builtins.list[Folder]:
             if generation == "v1":
@@ -86,18 +90,18 @@ class AsyncFolders(AsyncResource):
         self,
         name: str,
         *,
-        path: str = "/",
+        secret_path: str | None = None,
         description: str | None = None,
         project_id: str | None = None,
         environment: str | None = None,
     ) -> Folder:
-        """Create folder ``name`` inside ``path`` (letters, digits, ``-`` and ``_`` only)."""
+        """Create folder ``name`` in ``secret_path`` (letters, digits, ``-`` and ``_`` only)."""
         name = require_name(name, "name")
         if not all(c.isalnum() or c in "-_" for c in name):
             raise InvalidArgumentError("name", "may contain only letters, digits, '-' and '_'")
         project, env = self._scope(project_id, environment)
-        path = require_path(path, "path")
         client = self._client
+        path = require_path(pick(secret_path, client.secret_path, "secret_path"), "secret_path")
 
         async def attempt(generation: str) -> Folder:
             body: dict[str, object] = {
@@ -119,12 +123,12 @@ class AsyncFolders(AsyncResource):
         self,
         folder: str,
         *,
-        path: str = "/",
+        secret_path: str | None = None,
         force: bool = False,
         project_id: str | None = None,
         environment: str | None = None,
     ) -> Folder | None:
-        """Delete a folder (by id or name, inside ``path``) with everything in it.
+        """Delete a folder (by id or name, in ``secret_path``) with everything in it.
 
         Returns:
             The deleted folder; ``None`` when a retry after a lost answer found it already
@@ -135,8 +139,8 @@ class AsyncFolders(AsyncResource):
         """
         folder = require_name(folder, "folder")
         project, env = self._scope(project_id, environment)
-        path = require_path(path, "path")
         client = self._client
+        path = require_path(pick(secret_path, client.secret_path, "secret_path"), "secret_path")
 
         async def attempt(generation: str) -> Folder | None:
             body: dict[str, object] = {

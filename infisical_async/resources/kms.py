@@ -15,7 +15,7 @@ from .._retry import RetryMode
 from .._serde import structure
 from .._validation import pick, require_name, require_str
 from ..errors import InvalidArgumentError, ResponseValidationError
-from ..models import KmsKey, KmsKeyList
+from ..models import EncryptionAlgorithm, KeyUsage, KmsKey, KmsKeyList, SigningAlgorithm
 from ._base import AsyncResource, segment, unwrap
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ __all__ = ["AsyncKms", "AsyncKmsKeys"]
 
 _BASE = "/api/v1/kms/keys"
 _MAX_DATA = 4096
-KeyUsage = Literal["encrypt-decrypt", "sign-verify"]
 
 
 def _data(value: bytes, argument: str) -> str:
@@ -111,7 +110,7 @@ class AsyncKmsKeys(AsyncResource):
         name: str,
         *,
         key_usage: KeyUsage = "encrypt-decrypt",
-        encryption_algorithm: str | None = None,
+        encryption_algorithm: EncryptionAlgorithm | None = None,
         description: str | None = None,
         project_id: str | None = None,
     ) -> KmsKey:
@@ -182,6 +181,9 @@ class AsyncKms(AsyncResource):
 
     keys = Namespace(AsyncKmsKeys)
 
+    # encrypt, decrypt and sign change nothing on the server (an encryption replayed after
+    # a lost answer only yields another valid ciphertext), so they are retried like reads.
+
     def _path(self, key_id: str, action: str) -> str:
         return f"{_BASE}/{segment(require_name(key_id, 'key_id'))}/{action}"
 
@@ -195,7 +197,7 @@ class AsyncKms(AsyncResource):
             "POST",
             self._path(key_id, "encrypt"),
             json={"plaintext": _data(plaintext, "plaintext")},
-            mode=RetryMode.WRITE,
+            mode=RetryMode.IDEMPOTENT,
         )
         return _text(data, "ciphertext")
 
@@ -209,12 +211,17 @@ class AsyncKms(AsyncResource):
             "POST",
             self._path(key_id, "decrypt"),
             json={"ciphertext": require_str(ciphertext, "ciphertext")},
-            mode=RetryMode.WRITE,
+            mode=RetryMode.IDEMPOTENT,
         )
         return _decoded(data, "plaintext")
 
     async def sign(
-        self, key_id: str, data: bytes, *, signing_algorithm: str, is_digest: bool = False
+        self,
+        key_id: str,
+        data: bytes,
+        *,
+        signing_algorithm: SigningAlgorithm,
+        is_digest: bool = False,
     ) -> bytes:
         """Sign ``data`` (or, with ``is_digest=True``, a digest you computed)."""
         answer = await self._client._request(
@@ -225,7 +232,7 @@ class AsyncKms(AsyncResource):
                 "isDigest": is_digest,
                 "signingAlgorithm": require_str(signing_algorithm, "signing_algorithm"),
             },
-            mode=RetryMode.WRITE,
+            mode=RetryMode.IDEMPOTENT,
         )
         return _decoded(answer, "signature")
 
@@ -235,7 +242,7 @@ class AsyncKms(AsyncResource):
         data: bytes,
         signature: bytes,
         *,
-        signing_algorithm: str,
+        signing_algorithm: SigningAlgorithm,
         is_digest: bool = False,
     ) -> bool:
         """True when ``signature`` is this key's signature of ``data``."""

@@ -30,16 +30,16 @@ _BASE = "/api/v1/dynamic-secrets/leases"
 class AsyncLeases(AsyncResource):
     """Leases. Reached as ``client.dynamic_secrets.leases``.
 
-    Every method takes ``path``, ``environment`` and ``project_slug`` of the dynamic secret
+    Every method takes ``secret_path``, ``environment`` and ``project_slug`` of the dynamic secret
     (defaults as for ``client.dynamic_secrets``).
     """
 
     async def _location(
-        self, project_slug: str | None, environment: str | None, path: str | None
+        self, project_slug: str | None, environment: str | None, secret_path: str | None
     ) -> dict[str, str]:
         from .dynamic_secrets import resolve_location
 
-        return await resolve_location(self._client, project_slug, environment, path)
+        return await resolve_location(self._client, project_slug, environment, secret_path)
 
     async def create(
         self,
@@ -47,7 +47,7 @@ class AsyncLeases(AsyncResource):
         *,
         ttl: TTLInput | None = None,
         config: dict[str, Any] | None = None,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> Lease:
@@ -64,7 +64,7 @@ class AsyncLeases(AsyncResource):
             BadRequestError: TTL above the max TTL, or the provider refused.
         """
         body: dict[str, Any] = {
-            **await self._location(project_slug, environment, path),
+            **await self._location(project_slug, environment, secret_path),
             "dynamicSecretName": require_str(dynamic_secret_name, "dynamic_secret_name"),
         }
         if ttl is not None:
@@ -83,7 +83,7 @@ class AsyncLeases(AsyncResource):
         self,
         lease_id: str,
         *,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> Lease:
@@ -92,7 +92,7 @@ class AsyncLeases(AsyncResource):
         Raises:
             NotFoundError: no such lease (revoked, or expired and purged).
         """
-        params = await self._location(project_slug, environment, path)
+        params = await self._location(project_slug, environment, secret_path)
         data = await self._client._request(
             "GET",
             f"{_BASE}/{segment(lease_id, 'lease_id')}",
@@ -105,13 +105,13 @@ class AsyncLeases(AsyncResource):
         self,
         dynamic_secret_name: str,
         *,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> builtins.list[Lease]:
         """List the leases of a dynamic secret."""
         name = require_str(dynamic_secret_name, "dynamic_secret_name").lower()
-        params = await self._location(project_slug, environment, path)
+        params = await self._location(project_slug, environment, secret_path)
         data = await self._client._request(
             "GET",
             f"/api/v1/dynamic-secrets/{segment(name, 'dynamic_secret_name')}/leases",
@@ -125,7 +125,7 @@ class AsyncLeases(AsyncResource):
         lease_id: str,
         *,
         ttl: TTLInput | None = None,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> Lease:
@@ -139,7 +139,7 @@ class AsyncLeases(AsyncResource):
             BadRequestError: the new expiry would pass the dynamic secret's max TTL.
             NotFoundError: the lease is gone (revoked or expired).
         """
-        body: dict[str, Any] = dict(await self._location(project_slug, environment, path))
+        body: dict[str, Any] = dict(await self._location(project_slug, environment, secret_path))
         if ttl is not None:
             body["ttl"] = ttl_to_wire(ttl, argument="ttl", minimum=self._client.min_ttl)
         data = await self._client._request(
@@ -155,7 +155,7 @@ class AsyncLeases(AsyncResource):
         lease_id: str,
         *,
         force: bool = False,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> Lease | None:
@@ -173,7 +173,7 @@ class AsyncLeases(AsyncResource):
                 keeps the lease and retries; it answers 200, which is not success).
             NotFoundError: no such lease.
         """
-        body = {**await self._location(project_slug, environment, path), "isForced": force}
+        body = {**await self._location(project_slug, environment, secret_path), "isForced": force}
         data = await self._client._request(
             "DELETE",
             f"{_BASE}/{segment(lease_id, 'lease_id')}",
@@ -192,13 +192,17 @@ class AsyncLeases(AsyncResource):
         lease_id: str,
         *,
         force: bool = False,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> Lease | None:
         """Same as `delete()`."""
         return await self.delete(
-            lease_id, force=force, path=path, environment=environment, project_slug=project_slug
+            lease_id,
+            force=force,
+            secret_path=secret_path,
+            environment=environment,
+            project_slug=project_slug,
         )
 
     @sync_note(
@@ -216,7 +220,7 @@ class AsyncLeases(AsyncResource):
         on_error: ErrorCallback | None = None,
         revoke_on_exit: bool = True,
         grace_period: timedelta = timedelta(seconds=30),
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> AsyncIterator[HeldLease]:
@@ -240,7 +244,7 @@ class AsyncLeases(AsyncResource):
             The errors of `create` for the first lease.
         """
         client = self._client
-        location = await self._location(project_slug, environment, path)
+        location = await self._location(project_slug, environment, secret_path)
         wire_ttl = ttl_to_wire(ttl, argument="ttl", minimum=client.min_ttl)
         keeper = LeaseKeeper(
             self,

@@ -22,7 +22,15 @@ from ..errors import (
     ResponseValidationError,
     UnprocessableEntityError,
 )
-from ..models import NewSecret, Secret, SecretList, SecretMetadata, SecretType, SecretUpdate
+from ..models import (
+    BatchUpdateMode,
+    NewSecret,
+    Secret,
+    SecretList,
+    SecretMetadata,
+    SecretType,
+    SecretUpdate,
+)
 from ._base import AsyncResource, segment, unwrap
 
 __all__ = ["AsyncSecrets"]
@@ -35,6 +43,13 @@ _V3 = {
     "base": "/api/v3/secrets/raw",
     "batch": "/api/v3/secrets/batch/raw",
     "project": "workspaceId",
+}
+
+
+_BATCH_MODES: dict[str, str] = {
+    "fail_on_not_found": "failOnNotFound",
+    "ignore": "ignore",
+    "upsert": "upsert",
 }
 
 
@@ -87,22 +102,24 @@ class AsyncSecrets(AsyncResource):
         return await self._state.generations.call("secrets", attempt)
 
     async def _read(
-        self, key: tuple[Any, ...] | None, fetch: Callable[[Revalidation | None], Awaitable[T]]
+        self,
+        cache_key: tuple[Any, ...] | None,
+        fetch: Callable[[Revalidation | None], Awaitable[T]],
     ) -> T:
         """A read through the cache, shared by identical calls already in flight."""
         client = self._client
-        if key is None or not self._state.coalesce_reads:
-            return await self._through_cache(key, fetch)
+        if cache_key is None or not self._state.coalesce_reads:
+            return await self._through_cache(cache_key, fetch)
         # Only calls with the same options share: a view's deadline and retries are its own.
         flight = (
-            key,
-            self._state.cache.generation(key[1]),
+            cache_key,
+            self._state.cache.generation(cache_key[1]),
             client._request_timeout,
             client._request_retries,
         )
         shared = self._state.inflight.get(flight)
         if shared is None:
-            shared = asyncio.ensure_future(self._through_cache(key, fetch))
+            shared = asyncio.ensure_future(self._through_cache(cache_key, fetch))
             self._state.inflight[flight] = shared
             shared.add_done_callback(functools.partial(_landed, self._state.inflight, flight))
         deadline = self._state.transport.deadline(client._request_timeout)
@@ -119,20 +136,22 @@ class AsyncSecrets(AsyncResource):
         raise failure
 
     async def _through_cache(
-        self, key: tuple[Any, ...] | None, fetch: Callable[[Revalidation | None], Awaitable[T]]
+        self,
+        cache_key: tuple[Any, ...] | None,
+        fetch: Callable[[Revalidation | None], Awaitable[T]],
     ) -> T:
         """Fetch and remember the answer, revalidating an expired one by its ETag; on an
         outage, maybe serve a stale one instead."""
         cache = self._state.cache
-        if key is None or not cache.enabled:
+        if cache_key is None or not cache.enabled:
             return await fetch(None)
-        generation = cache.generation(key[1])
-        held = cache.revalidatable(key)
+        generation = cache.generation(cache_key[1])
+        held = cache.revalidatable(cache_key)
         revalidation = Revalidation(etag=None if held is None else held[1])
         try:
             result = await fetch(revalidation)
         except (APIConnectionError, InternalServerError) as exc:
-            stale = cache.get_stale(key)
+            stale = cache.get_stale(cache_key)
             if stale is None:
                 raise
             log.warning(
@@ -143,7 +162,7 @@ class AsyncSecrets(AsyncResource):
             return stale[0]  # type: ignore[no-any-return]
         if revalidation.not_modified and held is not None:
             result = held[0]  # 304: what we hold is current; nothing to parse
-        cache.put(key, result, generation=generation, etag=revalidation.etag)
+        cache.put(cache_key, result, generation=generation, etag=revalidation.etag)
         return result
 
     def _key(self, kind: str, project_id: str | None, *args: Any) -> tuple[Any, ...]:
@@ -178,7 +197,7 @@ class AsyncSecrets(AsyncResource):
 
     def _get_key(
         self,
-        name: str,
+        key: str,
         project_id: str | None,
         environment: str | None,
         secret_path: str | None,
@@ -191,7 +210,7 @@ class AsyncSecrets(AsyncResource):
         return self._key(
             "get",
             project_id,
-            name,
+            key,
             environment,
             secret_path,
             version,
@@ -204,7 +223,7 @@ class AsyncSecrets(AsyncResource):
     def _lookup(
         self, make_key: Callable[[], tuple[Any, ...]]
     ) -> tuple[tuple[Any, ...] | None, Any]:
-        """(key, fresh cached answer or None), without I/O; the key is None when neither
+        """(cache key, fresh cached answer or None), without I/O; the key is None when neither
         the cache nor read coalescing needs one, or an argument is unhashable (validation
         will name it).
 
@@ -215,8 +234,8 @@ class AsyncSecrets(AsyncResource):
         if not cache.enabled and not self._state.coalesce_reads:
             return None, None
         try:
-            key = make_key()
-            return key, cache.get(key) if cache.enabled else None
+            cache_key = make_key()
+            return cache_key, cache.get(cache_key) if cache.enabled else None
         except TypeError:
             return None, None
 
@@ -251,7 +270,7 @@ class AsyncSecrets(AsyncResource):
 
     def _cached_get(
         self,
-        name: str,
+        key: str,
         *,
         project_id: str | None = None,
         environment: str | None = None,
@@ -265,7 +284,7 @@ class AsyncSecrets(AsyncResource):
         """A fresh cached ``get`` answer for these arguments, without I/O; None on a miss."""
         return self._peek(  # type: ignore[no-any-return]
             lambda: self._get_key(
-                name,
+                key,
                 project_id,
                 environment,
                 secret_path,
@@ -320,7 +339,7 @@ class AsyncSecrets(AsyncResource):
             MissingArgumentError: no project or environment.
             APIStatusError: the server refused (NotFoundError, PermissionDeniedError, ...).
         """
-        key, hit = self._lookup(
+        cache_key, hit = self._lookup(
             lambda: self._list_key(
                 project_id,
                 environment,
@@ -361,11 +380,11 @@ class AsyncSecrets(AsyncResource):
                 return None  # type: ignore[return-value]  # the held answer stands
             return structure(data, SecretList)
 
-        return await self._read(key, fetch)
+        return await self._read(cache_key, fetch)
 
     async def get(
         self,
-        name: str,
+        key: str,
         *,
         project_id: str | None = None,
         environment: str | None = None,
@@ -376,10 +395,10 @@ class AsyncSecrets(AsyncResource):
         expand_secret_references: bool = True,
         view_secret_value: bool = True,
     ) -> Secret:
-        """Fetch one secret by name.
+        """Fetch one secret by key.
 
         Args:
-            name: The secret's key.
+            key: The secret's key.
             version: A past version instead of the latest.
             type: ``"shared"`` or ``"personal"``.
             include_imports: Fall back to imported secrets when the path has no such key.
@@ -388,9 +407,9 @@ class AsyncSecrets(AsyncResource):
         Raises:
             NotFoundError: no such secret (or environment/folder).
         """
-        key, hit = self._lookup(
+        cache_key, hit = self._lookup(
             lambda: self._get_key(
-                name,
+                key,
                 project_id,
                 environment,
                 secret_path,
@@ -403,7 +422,7 @@ class AsyncSecrets(AsyncResource):
         )
         if hit is not None:
             return hit  # type: ignore[no-any-return]
-        name = require_name(name, "name")
+        key = require_name(key, "key")
         project, env, path = self._scope(project_id, environment, secret_path)
         if version is not None and (not isinstance(version, int) or version < 1):
             raise InvalidArgumentError("version", "must be a positive integer")
@@ -422,7 +441,7 @@ class AsyncSecrets(AsyncResource):
             data = await self._call(
                 "GET",
                 "base",
-                "/" + segment(name, "name"),
+                "/" + segment(key, "key"),
                 project,
                 params=params,
                 mode=RetryMode.IDEMPOTENT,
@@ -430,9 +449,9 @@ class AsyncSecrets(AsyncResource):
             )
             if revalidation is not None and revalidation.not_modified:
                 return None  # type: ignore[return-value]  # the held answer stands
-            return _expect_key(structure(unwrap(data, "secret"), Secret), name)
+            return _expect_key(structure(unwrap(data, "secret"), Secret), key)
 
-        return await self._read(key, fetch)
+        return await self._read(cache_key, fetch)
 
     async def load_into_environ(
         self,
@@ -448,11 +467,11 @@ class AsyncSecrets(AsyncResource):
         """Put a path's secrets into ``os.environ`` (or into ``environ``).
 
         Variables that already exist are kept unless ``overwrite=True``; imported secrets
-        yield to the path's own. A name the environment cannot hold (one containing ``=``
+        yield to the path's own. A key the environment cannot hold (one containing ``=``
         or a NUL) is skipped with a warning that names it.
 
         Returns:
-            The variables that were set, name to value.
+            The variables that were set, key to value.
         """
         listing = await self.list(
             project_id=project_id,
@@ -474,7 +493,7 @@ class AsyncSecrets(AsyncResource):
 
     async def create(
         self,
-        name: str,
+        key: str,
         value: str,
         *,
         project_id: str | None = None,
@@ -491,10 +510,10 @@ class AsyncSecrets(AsyncResource):
         """Create a secret. The server trims the value (keeping one trailing newline).
 
         Raises:
-            BadRequestError: a secret with this name already exists.
+            BadRequestError: a secret with this key already exists.
             ApprovalRequiredError: a change-approval policy holds the write.
         """
-        name = require_name(name, "name")
+        key = require_name(key, "key")
         if not isinstance(value, str):
             raise InvalidArgumentError("value", f"expected a string, got {type_name(value)}")
         project, env, path = self._scope(project_id, environment, secret_path)
@@ -513,16 +532,16 @@ class AsyncSecrets(AsyncResource):
             }
         )
         data = await self._call(
-            "POST", "base", "/" + segment(name, "name"), project, body=body, mode=RetryMode.WRITE
+            "POST", "base", "/" + segment(key, "key"), project, body=body, mode=RetryMode.WRITE
         )
-        return _expect_key(structure(unwrap(data, "secret"), Secret), name)
+        return _expect_key(structure(unwrap(data, "secret"), Secret), key)
 
     async def update(
         self,
-        name: str,
+        key: str,
         *,
         value: str | None = None,
-        new_name: str | None = None,
+        new_key: str | None = None,
         comment: str | None = None,
         project_id: str | None = None,
         environment: str | None = None,
@@ -534,15 +553,15 @@ class AsyncSecrets(AsyncResource):
         reminder_repeat_days: int | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> Secret:
-        """Change a secret's value, name, comment or tags (``tag_ids`` replaces the set).
+        """Change a secret's value, key, comment or tags (``tag_ids`` replaces the set).
 
         Raises:
             NotFoundError: no such secret.
             ApprovalRequiredError: a change-approval policy holds the write.
         """
-        name = require_name(name, "name")
-        if new_name is not None:
-            new_name = require_name(new_name, "new_name")
+        key = require_name(key, "key")
+        if new_key is not None:
+            new_key = require_name(new_key, "new_key")
         if value is not None and not isinstance(value, str):
             raise InvalidArgumentError("value", f"expected a string, got {type_name(value)}")
         project, env, path = self._scope(project_id, environment, secret_path)
@@ -551,7 +570,7 @@ class AsyncSecrets(AsyncResource):
                 "environment": env,
                 "secretPath": path,
                 "secretValue": value,
-                "newSecretName": new_name,
+                "newSecretName": new_key,
                 "secretComment": comment,
                 "type": _check_type(type),
                 "tagIds": list(tag_ids) if tag_ids is not None else None,
@@ -561,23 +580,21 @@ class AsyncSecrets(AsyncResource):
                 "secretMetadata": _metadata(metadata),
             }
         )
-        data = await self._update(name, project, body, renaming=new_name is not None)
-        return _expect_key(structure(unwrap(data, "secret"), Secret), new_name or name)
+        data = await self._update(key, project, body, renaming=new_key is not None)
+        return _expect_key(structure(unwrap(data, "secret"), Secret), new_key or key)
 
-    async def _update(
-        self, name: str, project: str, body: dict[str, Any], *, renaming: bool
-    ) -> Any:
+    async def _update(self, key: str, project: str, body: dict[str, Any], *, renaming: bool) -> Any:
         """PATCH a secret. A rename without a value, which an October-2024 server refuses
         (``secretValue`` required), is sent again with the secret's current value."""
         generations = self._state.generations
         needs_value = renaming and "secretValue" not in body
         if needs_value and generations.rename_needs_value:
-            body = {**body, "secretValue": await self._current_value(name, project, body)}
+            body = {**body, "secretValue": await self._current_value(key, project, body)}
         try:
             return await self._call(
                 "PATCH",
                 "base",
-                "/" + segment(name, "name"),
+                "/" + segment(key, "key"),
                 project,
                 body=body,
                 mode=RetryMode.WRITE,
@@ -586,12 +603,12 @@ class AsyncSecrets(AsyncResource):
             if not needs_value or generations.rename_needs_value or not _value_required(exc):
                 raise
         generations.rename_needs_value = True
-        body = {**body, "secretValue": await self._current_value(name, project, body)}
+        body = {**body, "secretValue": await self._current_value(key, project, body)}
         return await self._call(
-            "PATCH", "base", "/" + segment(name, "name"), project, body=body, mode=RetryMode.WRITE
+            "PATCH", "base", "/" + segment(key, "key"), project, body=body, mode=RetryMode.WRITE
         )
 
-    async def _current_value(self, name: str, project: str, body: dict[str, Any]) -> str:
+    async def _current_value(self, key: str, project: str, body: dict[str, Any]) -> str:
         """The stored (unexpanded) value of a secret, to resend with a rename. Not atomic:
         a write landing between this read and the rename is overwritten."""
         params = {
@@ -605,16 +622,16 @@ class AsyncSecrets(AsyncResource):
         data = await self._call(
             "GET",
             "base",
-            "/" + segment(name, "name"),
+            "/" + segment(key, "key"),
             project,
             params=params,
             mode=RetryMode.IDEMPOTENT,
         )
-        return _expect_key(structure(unwrap(data, "secret"), Secret), name).value
+        return _expect_key(structure(unwrap(data, "secret"), Secret), key).value
 
     async def delete(
         self,
-        name: str,
+        key: str,
         *,
         project_id: str | None = None,
         environment: str | None = None,
@@ -630,20 +647,20 @@ class AsyncSecrets(AsyncResource):
         Raises:
             NotFoundError: no such secret (for instance, already deleted).
         """
-        name = require_name(name, "name")
+        key = require_name(key, "key")
         project, env, path = self._scope(project_id, environment, secret_path)
         body = {"environment": env, "secretPath": path, "type": _check_type(type)}
         data = await self._call(
             "DELETE",
             "base",
-            "/" + segment(name, "name"),
+            "/" + segment(key, "key"),
             project,
             body=body,
             mode=RetryMode.DELETE,
         )
         if data is None:
             return None
-        return _expect_key(structure(unwrap(data, "secret"), Secret), name)
+        return _expect_key(structure(unwrap(data, "secret"), Secret), key)
 
     async def batch_create(
         self,
@@ -653,7 +670,7 @@ class AsyncSecrets(AsyncResource):
         environment: str | None = None,
         secret_path: str | None = None,
     ) -> builtins.list[Secret]:
-        """Create several secrets in one request; it fails whole if any name exists.
+        """Create several secrets in one request; it fails whole if any key exists.
 
         Args:
             secrets: ``NewSecret`` items, or a ``{key: value}`` mapping.
@@ -682,7 +699,7 @@ class AsyncSecrets(AsyncResource):
         self,
         secrets: Sequence[SecretUpdate],
         *,
-        mode: str = "failOnNotFound",
+        mode: BatchUpdateMode = "fail_on_not_found",
         project_id: str | None = None,
         environment: str | None = None,
         secret_path: str | None = None,
@@ -690,11 +707,12 @@ class AsyncSecrets(AsyncResource):
         """Update several secrets in one request.
 
         Args:
-            mode: ``"failOnNotFound"`` (default), ``"ignore"`` (skip missing) or
-                ``"upsert"`` (create missing).
+            mode: For keys that do not exist: ``"fail_on_not_found"`` (default: the whole
+                batch fails), ``"ignore"`` (skip them) or ``"upsert"`` (create them).
         """
-        if mode not in ("failOnNotFound", "ignore", "upsert"):
-            raise InvalidArgumentError("mode", "must be 'failOnNotFound', 'ignore' or 'upsert'")
+        wire_mode = _BATCH_MODES.get(mode) if isinstance(mode, str) else None
+        if wire_mode is None:
+            raise InvalidArgumentError("mode", "must be 'fail_on_not_found', 'ignore' or 'upsert'")
         items = list(secrets)
         if not items:
             raise InvalidArgumentError("secrets", "must contain at least one update")
@@ -706,7 +724,7 @@ class AsyncSecrets(AsyncResource):
         body = {
             "environment": env,
             "secretPath": path,
-            "mode": mode,
+            "mode": wire_mode,
             "secrets": [_drop_none(unstructure(i)) for i in items],
         }
         data = await self._call("PATCH", "batch", "", project, body=body, mode=RetryMode.WRITE)
@@ -714,27 +732,27 @@ class AsyncSecrets(AsyncResource):
 
     async def batch_delete(
         self,
-        names: Sequence[str],
+        keys: Sequence[str],
         *,
         type: SecretType = "shared",
         project_id: str | None = None,
         environment: str | None = None,
         secret_path: str | None = None,
     ) -> builtins.list[Secret]:
-        """Delete several secrets by name in one request.
+        """Delete several secrets by key in one request.
 
         Returns:
             The deleted secrets; empty when a retry after a lost answer found them already
             gone (the earlier attempt deleted them).
         """
-        if isinstance(names, str) or not names:
-            raise InvalidArgumentError("names", "must be a non-empty sequence of names")
-        keys = [require_name(n, "names[]") for n in names]
+        if isinstance(keys, str) or not keys:
+            raise InvalidArgumentError("keys", "must be a non-empty sequence of keys")
+        checked = [require_name(k, "keys[]") for k in keys]
         project, env, path = self._scope(project_id, environment, secret_path)
         body = {
             "environment": env,
             "secretPath": path,
-            "secrets": [{"secretKey": k, "type": _check_type(type)} for k in keys],
+            "secrets": [{"secretKey": k, "type": _check_type(type)} for k in checked],
         }
         data = await self._call("DELETE", "batch", "", project, body=body, mode=RetryMode.DELETE)
         if data is None:
@@ -750,9 +768,9 @@ def _landed(inflight: dict[Any, Any], flight: Any, task: asyncio.Future[Any]) ->
         task.exception()
 
 
-def _expect_key(secret: Secret, name: str) -> Secret:
+def _expect_key(secret: Secret, key: str) -> Secret:
     """An answer about another secret than the one asked for is not an answer."""
-    if secret.key != name:
+    if secret.key != key:
         raise ResponseValidationError(
             "the server answered with a different secret than the one requested: $.secret.secretKey"
         )

@@ -21,7 +21,7 @@ __all__ = ["DynamicSecrets"]
 class DynamicSecrets:
     """Dynamic secrets. Reached as ``client.dynamic_secrets``; leases under ``.leases``.
 
-    Every method takes ``path`` (folder, default the client's ``secret_path``),
+    Every method takes ``secret_path`` (the folder, default the client's),
     ``environment`` and ``project_slug`` (default: the client's, or looked up from its
     ``project_id`` once).
     """
@@ -39,7 +39,7 @@ class DynamicSecrets:
         provider: DynamicSecretProvider,
         default_ttl: TTLInput,
         max_ttl: TTLInput | None = None,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
         username_template: str | None = None,
@@ -64,7 +64,7 @@ class DynamicSecrets:
             provider=provider,
             default_ttl=default_ttl,
             max_ttl=max_ttl,
-            path=path,
+            secret_path=secret_path,
             environment=environment,
             project_slug=project_slug,
             username_template=username_template,
@@ -75,7 +75,7 @@ class DynamicSecrets:
         self,
         name: str,
         *,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> DynamicSecret:
@@ -87,7 +87,7 @@ class DynamicSecrets:
         return self._runner.call(
             self._async.get,
             name=name,
-            path=path,
+            secret_path=secret_path,
             environment=environment,
             project_slug=project_slug,
         )
@@ -95,13 +95,16 @@ class DynamicSecrets:
     def list(
         self,
         *,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> builtins.list[DynamicSecret]:
         """List the dynamic secrets of a folder (without their inputs)."""
         return self._runner.call(
-            self._async.list, path=path, environment=environment, project_slug=project_slug
+            self._async.list,
+            secret_path=secret_path,
+            environment=environment,
+            project_slug=project_slug,
         )
 
     def update(
@@ -112,7 +115,7 @@ class DynamicSecrets:
         default_ttl: TTLInput | None = None,
         max_ttl: TTLInput | None = None,
         new_name: str | None = None,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> DynamicSecret:
@@ -129,7 +132,7 @@ class DynamicSecrets:
             default_ttl=default_ttl,
             max_ttl=max_ttl,
             new_name=new_name,
-            path=path,
+            secret_path=secret_path,
             environment=environment,
             project_slug=project_slug,
         )
@@ -139,7 +142,7 @@ class DynamicSecrets:
         name: str,
         *,
         force: bool = False,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> DynamicSecret | None:
@@ -156,7 +159,7 @@ class DynamicSecrets:
             self._async.delete,
             name=name,
             force=force,
-            path=path,
+            secret_path=secret_path,
             environment=environment,
             project_slug=project_slug,
         )

@@ -14,7 +14,11 @@ __all__ = ["Folders"]
 
 
 class Folders:
-    """Folders. Reached as ``client.folders``."""
+    """Folders. Reached as ``client.folders``.
+
+    ``secret_path`` (the folder a call works in), ``project_id`` and ``environment``
+    default to the client's.
+    """
 
     def __init__(self, async_resource: AsyncFolders, runner: PortalRunner) -> None:
         self._async = async_resource
@@ -23,19 +27,19 @@ class Folders:
     def list(
         self,
         *,
-        path: str = "/",
+        secret_path: str | None = None,
         recursive: bool = False,
         project_id: str | None = None,
         environment: str | None = None,
     ) -> builtins.list[Folder]:
-        """List the folders under ``path`` (all descendants with ``recursive=True``).
+        """List the folders in ``secret_path`` (all descendants with ``recursive=True``).
 
         Raises:
             NotFoundError: the environment or path does not exist.
         """
         return self._runner.call(
             self._async.list,
-            path=path,
+            secret_path=secret_path,
             recursive=recursive,
             project_id=project_id,
             environment=environment,
@@ -45,16 +49,16 @@ class Folders:
         self,
         name: str,
         *,
-        path: str = "/",
+        secret_path: str | None = None,
         description: str | None = None,
         project_id: str | None = None,
         environment: str | None = None,
     ) -> Folder:
-        """Create folder ``name`` inside ``path`` (letters, digits, ``-`` and ``_`` only)."""
+        """Create folder ``name`` in ``secret_path`` (letters, digits, ``-`` and ``_`` only)."""
         return self._runner.call(
             self._async.create,
             name=name,
-            path=path,
+            secret_path=secret_path,
             description=description,
             project_id=project_id,
             environment=environment,
@@ -64,12 +68,12 @@ class Folders:
         self,
         folder: str,
         *,
-        path: str = "/",
+        secret_path: str | None = None,
         force: bool = False,
         project_id: str | None = None,
         environment: str | None = None,
     ) -> Folder | None:
-        """Delete a folder (by id or name, inside ``path``) with everything in it.
+        """Delete a folder (by id or name, in ``secret_path``) with everything in it.
 
         Returns:
             The deleted folder; ``None`` when a retry after a lost answer found it already
@@ -81,7 +85,7 @@ class Folders:
         return self._runner.call(
             self._async.delete,
             folder=folder,
-            path=path,
+            secret_path=secret_path,
             force=force,
             project_id=project_id,
             environment=environment,

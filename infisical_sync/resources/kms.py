@@ -7,8 +7,14 @@ from __future__ import annotations
 import builtins
 from typing import Literal
 
-from infisical_async.models import KmsKey, KmsKeyList
-from infisical_async.resources.kms import AsyncKms, AsyncKmsKeys, KeyUsage
+from infisical_async.models import (
+    EncryptionAlgorithm,
+    KeyUsage,
+    KmsKey,
+    KmsKeyList,
+    SigningAlgorithm,
+)
+from infisical_async.resources.kms import AsyncKms, AsyncKmsKeys
 from infisical_sync._runner import PortalRunner, twin_namespace
 
 __all__ = ["KmsKeys", "Kms"]
@@ -57,7 +63,7 @@ class KmsKeys:
         name: str,
         *,
         key_usage: KeyUsage = "encrypt-decrypt",
-        encryption_algorithm: str | None = None,
+        encryption_algorithm: EncryptionAlgorithm | None = None,
         description: str | None = None,
         project_id: str | None = None,
     ) -> KmsKey:
@@ -131,7 +137,12 @@ class Kms:
         return self._runner.call(self._async.decrypt, key_id=key_id, ciphertext=ciphertext)
 
     def sign(
-        self, key_id: str, data: bytes, *, signing_algorithm: str, is_digest: bool = False
+        self,
+        key_id: str,
+        data: bytes,
+        *,
+        signing_algorithm: SigningAlgorithm,
+        is_digest: bool = False,
     ) -> bytes:
         """Sign ``data`` (or, with ``is_digest=True``, a digest you computed)."""
         return self._runner.call(
@@ -148,7 +159,7 @@ class Kms:
         data: bytes,
         signature: bytes,
         *,
-        signing_algorithm: str,
+        signing_algorithm: SigningAlgorithm,
         is_digest: bool = False,
     ) -> bool:
         """True when ``signature`` is this key's signature of ``data``."""

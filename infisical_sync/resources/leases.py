@@ -21,7 +21,7 @@ __all__ = ["Leases"]
 class Leases:
     """Leases. Reached as ``client.dynamic_secrets.leases``.
 
-    Every method takes ``path``, ``environment`` and ``project_slug`` of the dynamic secret
+    Every method takes ``secret_path``, ``environment`` and ``project_slug`` of the dynamic secret
     (defaults as for ``client.dynamic_secrets``).
     """
 
@@ -35,7 +35,7 @@ class Leases:
         *,
         ttl: TTLInput | None = None,
         config: dict[str, Any] | None = None,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> Lease:
@@ -56,7 +56,7 @@ class Leases:
             dynamic_secret_name=dynamic_secret_name,
             ttl=ttl,
             config=config,
-            path=path,
+            secret_path=secret_path,
             environment=environment,
             project_slug=project_slug,
         )
@@ -65,7 +65,7 @@ class Leases:
         self,
         lease_id: str,
         *,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> Lease:
@@ -77,7 +77,7 @@ class Leases:
         return self._runner.call(
             self._async.get,
             lease_id=lease_id,
-            path=path,
+            secret_path=secret_path,
             environment=environment,
             project_slug=project_slug,
         )
@@ -86,7 +86,7 @@ class Leases:
         self,
         dynamic_secret_name: str,
         *,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> builtins.list[Lease]:
@@ -94,7 +94,7 @@ class Leases:
         return self._runner.call(
             self._async.list,
             dynamic_secret_name=dynamic_secret_name,
-            path=path,
+            secret_path=secret_path,
             environment=environment,
             project_slug=project_slug,
         )
@@ -104,7 +104,7 @@ class Leases:
         lease_id: str,
         *,
         ttl: TTLInput | None = None,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> Lease:
@@ -122,7 +122,7 @@ class Leases:
             self._async.renew,
             lease_id=lease_id,
             ttl=ttl,
-            path=path,
+            secret_path=secret_path,
             environment=environment,
             project_slug=project_slug,
         )
@@ -132,7 +132,7 @@ class Leases:
         lease_id: str,
         *,
         force: bool = False,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> Lease | None:
@@ -154,7 +154,7 @@ class Leases:
             self._async.delete,
             lease_id=lease_id,
             force=force,
-            path=path,
+            secret_path=secret_path,
             environment=environment,
             project_slug=project_slug,
         )
@@ -164,7 +164,7 @@ class Leases:
         lease_id: str,
         *,
         force: bool = False,
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> Lease | None:
@@ -173,7 +173,7 @@ class Leases:
             self._async.revoke,
             lease_id=lease_id,
             force=force,
-            path=path,
+            secret_path=secret_path,
             environment=environment,
             project_slug=project_slug,
         )
@@ -187,7 +187,7 @@ class Leases:
         on_error: ErrorCallback | None = None,
         revoke_on_exit: bool = True,
         grace_period: timedelta = timedelta(seconds=30),
-        path: str | None = None,
+        secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
     ) -> AbstractContextManager[HeldLease]:
@@ -222,7 +222,7 @@ class Leases:
                 on_error=on_error,
                 revoke_on_exit=revoke_on_exit,
                 grace_period=grace_period,
-                path=path,
+                secret_path=secret_path,
                 environment=environment,
                 project_slug=project_slug,
             )

@@ -7,7 +7,14 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, MutableMapping, Sequence
 
-from infisical_async.models import NewSecret, Secret, SecretList, SecretType, SecretUpdate
+from infisical_async.models import (
+    BatchUpdateMode,
+    NewSecret,
+    Secret,
+    SecretList,
+    SecretType,
+    SecretUpdate,
+)
 from infisical_async.resources.secrets import AsyncSecrets
 from infisical_sync._runner import PortalRunner
 
@@ -84,7 +91,7 @@ class Secrets:
 
     def get(
         self,
-        name: str,
+        key: str,
         *,
         project_id: str | None = None,
         environment: str | None = None,
@@ -95,10 +102,10 @@ class Secrets:
         expand_secret_references: bool = True,
         view_secret_value: bool = True,
     ) -> Secret:
-        """Fetch one secret by name.
+        """Fetch one secret by key.
 
         Args:
-            name: The secret's key.
+            key: The secret's key.
             version: A past version instead of the latest.
             type: ``"shared"`` or ``"personal"``.
             include_imports: Fall back to imported secrets when the path has no such key.
@@ -108,7 +115,7 @@ class Secrets:
             NotFoundError: no such secret (or environment/folder).
         """
         hit = self._async._cached_get(
-            name=name,
+            key=key,
             project_id=project_id,
             environment=environment,
             secret_path=secret_path,
@@ -122,7 +129,7 @@ class Secrets:
             return hit
         return self._runner.call(
             self._async.get,
-            name=name,
+            key=key,
             project_id=project_id,
             environment=environment,
             secret_path=secret_path,
@@ -147,11 +154,11 @@ class Secrets:
         """Put a path's secrets into ``os.environ`` (or into ``environ``).
 
         Variables that already exist are kept unless ``overwrite=True``; imported secrets
-        yield to the path's own. A name the environment cannot hold (one containing ``=``
+        yield to the path's own. A key the environment cannot hold (one containing ``=``
         or a NUL) is skipped with a warning that names it.
 
         Returns:
-            The variables that were set, name to value.
+            The variables that were set, key to value.
         """
         return self._runner.call(
             self._async.load_into_environ,
@@ -166,7 +173,7 @@ class Secrets:
 
     def create(
         self,
-        name: str,
+        key: str,
         value: str,
         *,
         project_id: str | None = None,
@@ -183,12 +190,12 @@ class Secrets:
         """Create a secret. The server trims the value (keeping one trailing newline).
 
         Raises:
-            BadRequestError: a secret with this name already exists.
+            BadRequestError: a secret with this key already exists.
             ApprovalRequiredError: a change-approval policy holds the write.
         """
         return self._runner.call(
             self._async.create,
-            name=name,
+            key=key,
             value=value,
             project_id=project_id,
             environment=environment,
@@ -204,10 +211,10 @@ class Secrets:
 
     def update(
         self,
-        name: str,
+        key: str,
         *,
         value: str | None = None,
-        new_name: str | None = None,
+        new_key: str | None = None,
         comment: str | None = None,
         project_id: str | None = None,
         environment: str | None = None,
@@ -219,7 +226,7 @@ class Secrets:
         reminder_repeat_days: int | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> Secret:
-        """Change a secret's value, name, comment or tags (``tag_ids`` replaces the set).
+        """Change a secret's value, key, comment or tags (``tag_ids`` replaces the set).
 
         Raises:
             NotFoundError: no such secret.
@@ -227,9 +234,9 @@ class Secrets:
         """
         return self._runner.call(
             self._async.update,
-            name=name,
+            key=key,
             value=value,
-            new_name=new_name,
+            new_key=new_key,
             comment=comment,
             project_id=project_id,
             environment=environment,
@@ -244,7 +251,7 @@ class Secrets:
 
     def delete(
         self,
-        name: str,
+        key: str,
         *,
         project_id: str | None = None,
         environment: str | None = None,
@@ -262,7 +269,7 @@ class Secrets:
         """
         return self._runner.call(
             self._async.delete,
-            name=name,
+            key=key,
             project_id=project_id,
             environment=environment,
             secret_path=secret_path,
@@ -277,7 +284,7 @@ class Secrets:
         environment: str | None = None,
         secret_path: str | None = None,
     ) -> builtins.list[Secret]:
-        """Create several secrets in one request; it fails whole if any name exists.
+        """Create several secrets in one request; it fails whole if any key exists.
 
         Args:
             secrets: ``NewSecret`` items, or a ``{key: value}`` mapping.
@@ -294,7 +301,7 @@ class Secrets:
         self,
         secrets: Sequence[SecretUpdate],
         *,
-        mode: str = "failOnNotFound",
+        mode: BatchUpdateMode = "fail_on_not_found",
         project_id: str | None = None,
         environment: str | None = None,
         secret_path: str | None = None,
@@ -302,8 +309,8 @@ class Secrets:
         """Update several secrets in one request.
 
         Args:
-            mode: ``"failOnNotFound"`` (default), ``"ignore"`` (skip missing) or
-                ``"upsert"`` (create missing).
+            mode: For keys that do not exist: ``"fail_on_not_found"`` (default: the whole
+                batch fails), ``"ignore"`` (skip them) or ``"upsert"`` (create them).
         """
         return self._runner.call(
             self._async.batch_update,
@@ -316,14 +323,14 @@ class Secrets:
 
     def batch_delete(
         self,
-        names: Sequence[str],
+        keys: Sequence[str],
         *,
         type: SecretType = "shared",
         project_id: str | None = None,
         environment: str | None = None,
         secret_path: str | None = None,
     ) -> builtins.list[Secret]:
-        """Delete several secrets by name in one request.
+        """Delete several secrets by key in one request.
 
         Returns:
             The deleted secrets; empty when a retry after a lost answer found them already
@@ -331,7 +338,7 @@ class Secrets:
         """
         return self._runner.call(
             self._async.batch_delete,
-            names=names,
+            keys=keys,
             type=type,
             project_id=project_id,
             environment=environment,

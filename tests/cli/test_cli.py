@@ -30,7 +30,7 @@ def server() -> Iterator[EmbeddedServer]:
         with make_sync_client(srv) as admin:
             admin.secrets.create("GREETING", "hello")
             admin.secrets.create("TRICKY", 'it\'s "quoted"\n$HOME and \\ back')
-            admin.folders.create("empty", path="/")
+            admin.folders.create("empty", secret_path="/")
         yield srv
 
 

@@ -50,7 +50,7 @@ async def test_each_family_probes_its_missing_route_once(mode: str) -> None:
 async def test_an_application_404_teaches_nothing(current_server: EmbeddedServer) -> None:
     async with make_client(current_server) as client:
         with pytest.raises(NotFoundError):
-            await client.folders.list(path="/no/such/folder")
+            await client.folders.list(secret_path="/no/such/folder")
         with pytest.raises(NotFoundError):
             await client.folders.delete("nope")
         with pytest.raises(NotFoundError):
@@ -69,8 +69,8 @@ async def test_an_application_404_teaches_nothing(current_server: EmbeddedServer
 async def test_recursive_folder_listing_on_v1_walks_the_tree(mode: str) -> None:
     async with EmbeddedServer(compat=mode) as server, make_client(server) as client:  # type: ignore[arg-type]
         await client.folders.create("a")
-        await client.folders.create("b", path="/a")
-        await client.folders.create("c", path="/a/b")
+        await client.folders.create("b", secret_path="/a")
+        await client.folders.create("c", secret_path="/a/b")
         await client.folders.create("d")
         found = {f.name: f.relative_path for f in await client.folders.list(recursive=True)}
         assert found == {"a": "/a", "b": "/a/b", "c": "/a/b/c", "d": "/d"}
@@ -81,16 +81,16 @@ async def test_a_rename_on_a_server_that_needs_the_value_sends_the_current_one()
     async with EmbeddedServer(compat="2024") as server, make_client(server) as client:
         await client.secrets.create("A", "value-a")
         await client.secrets.create("B", "${A}-b")
-        renamed = await client.secrets.update("A", new_name="A2")
+        renamed = await client.secrets.update("A", new_key="A2")
         assert (renamed.key, renamed.value) == ("A2", "value-a")
         assert client._state.generations.rename_needs_value
         server.control.reset_counts()
         # Learned: the next rename reads the (unexpanded) value first, then renames once.
-        await client.secrets.update("B", new_name="B2")
+        await client.secrets.update("B", new_key="B2")
         assert (await client.secrets.get("B2", expand_secret_references=False)).value == "${A}-b"
         assert server.control.request_count("PATCH /api/v3/secrets/raw/{name}") == 1
         with pytest.raises(NotFoundError):
-            await client.secrets.update("NOPE", new_name="X")
+            await client.secrets.update("NOPE", new_key="X")
 
 
 async def test_a_current_server_renames_without_reading_the_value(
@@ -99,7 +99,7 @@ async def test_a_current_server_renames_without_reading_the_value(
     async with make_client(current_server) as client:
         await client.secrets.create("A", "v")
         current_server.control.reset_counts()
-        await client.secrets.update("A", new_name="B")
+        await client.secrets.update("A", new_key="B")
         assert current_server.control.requests == {"PATCH /api/v4/secrets/{name}": 1}
         assert not client._state.generations.rename_needs_value
 

@@ -80,7 +80,7 @@ async def test_create_update_delete_bodies(mock_http: aioresponses) -> None:
     mock_http.delete(f"{SITE}/api/v4/secrets/K", payload={"secret": SECRET})
     async with client() as c:
         await c.secrets.create("K", "v", comment="c", tag_ids=["t1"], metadata={"m": "1"})
-        await c.secrets.update("K", value="v2", new_name="K2")
+        await c.secrets.update("K", value="v2", new_key="K2")
         await c.secrets.delete("K", secret_path="/x")
     _, post = only_call(mock_http, "POST")
     assert post["json"] == {
@@ -172,12 +172,12 @@ async def test_dynamic_secret_and_lease_shapes(mock_http: aioresponses) -> None:
             ),
             default_ttl="1h",
             max_ttl="24h",
-            path="/db",
+            secret_path="/db",
         )
-        created = await c.dynamic_secrets.leases.create("pg", ttl="5m", path="/db")
+        created = await c.dynamic_secrets.leases.create("pg", ttl="5m", secret_path="/db")
         assert created.credentials == {"DB_USERNAME": "u", "DB_PASSWORD": "pw"}
         assert "pw" not in repr(created)
-        await c.dynamic_secrets.leases.delete("l1", path="/db")
+        await c.dynamic_secrets.leases.delete("l1", secret_path="/db")
     posts = [
         call.kwargs["json"]
         for (m, _), items in mock_http.requests.items()

@@ -27,7 +27,7 @@ async def test_crud_round_trip(client: AsyncInfisicalClient) -> None:
     assert (created.key, created.value, created.version) == ("DATABASE_URL", "postgres://x", 1)
     fetched = await client.secrets.get("DATABASE_URL")
     assert fetched.value == "postgres://x" and fetched.comment == "db"
-    updated = await client.secrets.update("DATABASE_URL", value="v2", new_name="DB_URL")
+    updated = await client.secrets.update("DATABASE_URL", value="v2", new_key="DB_URL")
     assert (updated.key, updated.value, updated.version) == ("DB_URL", "v2", 2)
     listing = await client.secrets.list()
     assert listing.to_dict() == {"DB_URL": "v2"} and len(listing) == 1
@@ -130,15 +130,15 @@ async def test_missing_scope_is_refused_before_sending(server: EmbeddedServer) -
 @pytest.mark.parametrize(
     ("call", "argument"),
     [
-        (lambda c: c.secrets.get(""), "name"),
-        (lambda c: c.secrets.get("a/b"), "name"),
+        (lambda c: c.secrets.get(""), "key"),
+        (lambda c: c.secrets.get("a/b"), "key"),
         (lambda c: c.secrets.create("OK", 5), "value"),
         (lambda c: c.secrets.list(secret_path="relative"), "secret_path"),
         (lambda c: c.secrets.list(secret_path="/a/../b"), "secret_path"),
         (lambda c: c.secrets.list(recursive="yes"), "recursive"),
         (lambda c: c.secrets.get("X", type="team"), "type"),
         (lambda c: c.secrets.get("X", version=0), "version"),
-        (lambda c: c.secrets.batch_delete([]), "names"),
+        (lambda c: c.secrets.batch_delete([]), "keys"),
         (lambda c: c.folders.create("bad name"), "name"),
     ],
 )

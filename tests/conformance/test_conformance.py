@@ -192,7 +192,7 @@ def test_rename(sdk: Any, cleanup: list[Any], names: Names) -> None:
     cleanup.append(lambda: sdk.secrets.delete(key))
     sdk.secrets.create(key, "kept-value")
     cleanup.append(lambda: sdk.secrets.delete(new))
-    renamed = sdk.secrets.update(key, new_name=new)
+    renamed = sdk.secrets.update(key, new_key=new)
     assert renamed.key == new
     assert sdk.secrets.get(new).value == "kept-value"
     with pytest.raises(NotFoundError):
@@ -320,9 +320,9 @@ def test_folders(sdk: Any, cleanup: list[Any], names: Names) -> None:
     created = sdk.folders.create(top)
     assert created.name == top
     inner = names.slug("in")
-    sdk.folders.create(inner, path="/" + top)
+    sdk.folders.create(inner, secret_path="/" + top)
     assert top in [f.name for f in sdk.folders.list()]
-    assert [f.name for f in sdk.folders.list(path="/" + top)] == [inner]
+    assert [f.name for f in sdk.folders.list(secret_path="/" + top)] == [inner]
     below = {f.name: f.relative_path for f in sdk.folders.list(recursive=True)}
     assert below[top] == "/" + top and below[inner] is not None
     assert sdk.folders.delete(top).name == top
@@ -469,11 +469,11 @@ def can_log_in(dsn: str | None, credentials: Any) -> bool | None:
 
 @op("dynamic_secrets.get / list")
 def test_dynamic_secret_reads(sdk: Any, dynamic: Dynamic) -> None:
-    got = sdk.dynamic_secrets.get(dynamic.name, path=dynamic.path)
+    got = sdk.dynamic_secrets.get(dynamic.name, secret_path=dynamic.path)
     assert got.name == dynamic.name and got.default_ttl
-    assert dynamic.name in [d.name for d in sdk.dynamic_secrets.list(path=dynamic.path)]
+    assert dynamic.name in [d.name for d in sdk.dynamic_secrets.list(secret_path=dynamic.path)]
     with pytest.raises(NotFoundError):
-        sdk.dynamic_secrets.get(dynamic.name + "-nope", path=dynamic.path)
+        sdk.dynamic_secrets.get(dynamic.name + "-nope", secret_path=dynamic.path)
 
 
 @op("dynamic_secrets.create / update / delete")
@@ -493,28 +493,28 @@ def test_dynamic_secret_writes(sdk: Any, target: Target, dynamic: Dynamic) -> No
 def test_lease_lifecycle(sdk: Any, dynamic: Dynamic, cleanup: list[Any]) -> None:
     """Leased credentials log in to PostgreSQL, and are refused once revoked."""
     leases = sdk.dynamic_secrets.leases
-    lease = leases.create(dynamic.name, ttl="5m", path=dynamic.path)
-    cleanup.append(lambda: leases.delete(lease.id, force=True, path=dynamic.path))
+    lease = leases.create(dynamic.name, ttl="5m", secret_path=dynamic.path)
+    cleanup.append(lambda: leases.delete(lease.id, force=True, secret_path=dynamic.path))
     assert set(lease.credentials) >= {"DB_USERNAME", "DB_PASSWORD"}
     assert lease.credentials["DB_PASSWORD"] not in repr(lease)
     assert can_log_in(dynamic.dsn, lease.credentials) in (True, None)
-    assert leases.get(lease.id, path=dynamic.path).id == lease.id
-    assert lease.id in [item.id for item in leases.list(dynamic.name, path=dynamic.path)]
-    renewed = leases.renew(lease.id, ttl="5m", path=dynamic.path)
+    assert leases.get(lease.id, secret_path=dynamic.path).id == lease.id
+    assert lease.id in [item.id for item in leases.list(dynamic.name, secret_path=dynamic.path)]
+    renewed = leases.renew(lease.id, ttl="5m", secret_path=dynamic.path)
     assert renewed.expire_at > lease.expire_at
-    leases.revoke(lease.id, path=dynamic.path)
+    leases.revoke(lease.id, secret_path=dynamic.path)
     assert can_log_in(dynamic.dsn, lease.credentials) in (False, None)
     with pytest.raises(NotFoundError):
-        leases.get(lease.id, path=dynamic.path)
+        leases.get(lease.id, secret_path=dynamic.path)
 
 
 @op("leases.keep")
 def test_keep(sdk: Any, dynamic: Dynamic) -> None:
-    with sdk.dynamic_secrets.leases.keep(dynamic.name, ttl="5m", path=dynamic.path) as held:
+    with sdk.dynamic_secrets.leases.keep(dynamic.name, ttl="5m", secret_path=dynamic.path) as held:
         credentials = dict(held.credentials)
         lease_id = held.lease.id
         assert can_log_in(dynamic.dsn, credentials) in (True, None)
     # Leaving revokes the lease.
     with pytest.raises(NotFoundError):
-        sdk.dynamic_secrets.leases.get(lease_id, path=dynamic.path)
+        sdk.dynamic_secrets.leases.get(lease_id, secret_path=dynamic.path)
     assert can_log_in(dynamic.dsn, credentials) in (False, None)

@@ -19,6 +19,7 @@ from infisical_sync import (
     AuthenticationError,
     BadRequestError,
     ClientClosedError,
+    ClientForkedError,
     InfisicalClient,
     LeaseRevocationError,
     NotFoundError,
@@ -40,7 +41,7 @@ def test_login_and_secrets_crud(
     created = sync_client.secrets.create("DB", " v1 ")
     assert (created.key, created.value) == ("DB", "v1")
     assert sync_client.secrets.get("DB").value == "v1"
-    assert sync_client.secrets.update("DB", value="v2", new_name="DB2").version == 2
+    assert sync_client.secrets.update("DB", value="v2", new_key="DB2").version == 2
     assert sync_client.secrets.list().to_dict() == {"DB2": "v2"}
     sync_client.secrets.batch_create({"A": "1"})
     assert [s.key for s in sync_client.secrets.batch_delete(["A"])] == ["A"]
@@ -203,7 +204,7 @@ def test_use_in_a_forked_child_is_refused(sync_client: InfisicalClient) -> None:
         code = 1
         try:
             sync_client.secrets.list()
-        except ClientClosedError:
+        except ClientForkedError:
             code = 0
         except BaseException:
             code = 2

@@ -36,7 +36,7 @@ def test_session_server_is_shared_and_reset(infisical_session_server):
     assert control.listening and control.requests == {}  # restarted, counters reset
     with client_for(infisical_session_server) as client:
         assert client.secrets.get("SHARED", secret_path="/app").value == "1"  # no fault left
-        assert [f.name for f in client.folders.list(path="/app")] == ["sub"]
+        assert [f.name for f in client.folders.list(secret_path="/app")] == ["sub"]
         control.stop()
         with pytest.raises(APIConnectionError):
             client.secrets.get("SHARED", secret_path="/app")
