@@ -83,7 +83,7 @@ async def main() -> None:
             await conn.close()
             renewed = await client.dynamic_secrets.leases.renew(lease.id, ttl="10m")
             step(f"renewed the lease until {renewed.expire_at:%H:%M:%S} UTC")
-            await client.dynamic_secrets.leases.revoke(lease.id)
+            await client.dynamic_secrets.leases.delete(lease.id)
             try:
                 await asyncpg.connect(
                     host=pg.hostname,

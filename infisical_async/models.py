@@ -155,6 +155,9 @@ class SecretList:
     def __len__(self) -> int:
         return len(self.secrets)
 
+    def __getitem__(self, index: int) -> Secret:
+        return self.secrets[index]
+
     def get(self, key: str) -> Secret | None:
         """Return the secret named ``key`` (own secrets win over imported ones), or None."""
         for secret in self.secrets:
@@ -241,7 +244,7 @@ class Project:
     id: str
     name: str
     slug: str
-    environments: list[Environment] = attrs.Factory(list)
+    environments: tuple[Environment, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -265,8 +268,19 @@ class KmsKey:
 
 @attrs.frozen(kw_only=True)
 class KmsKeyList:
-    keys: list[KmsKey]
+    """A page of ``kms.keys.list``: a sequence of its keys, with the total for paging."""
+
+    keys: tuple[KmsKey, ...]
     total_count: int = 0
+
+    def __iter__(self) -> Iterator[KmsKey]:
+        return iter(self.keys)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index: int) -> KmsKey:
+        return self.keys[index]
 
 
 @attrs.frozen(kw_only=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -141,11 +140,11 @@ class AsyncDynamicSecrets(AsyncResource):
         secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
-    ) -> builtins.list[DynamicSecret]:
+    ) -> tuple[DynamicSecret, ...]:
         """List the dynamic secrets of a folder (without their inputs)."""
         params = await resolve_location(self._client, project_slug, environment, secret_path)
         data = await self._client._request("GET", _BASE, params=params, mode=RetryMode.IDEMPOTENT)
-        return structure(unwrap(data, "dynamicSecrets"), builtins.list[DynamicSecret])
+        return structure(unwrap(data, "dynamicSecrets"), tuple[DynamicSecret, ...])
 
     async def update(
         self,

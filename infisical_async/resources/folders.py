@@ -37,7 +37,7 @@ class AsyncFolders(AsyncResource):
         recursive: bool = False,
         project_id: str | None = None,
         environment: str | None = None,
-    ) -> builtins.list[Folder]:
+    ) -> tuple[Folder, ...]:
         """List the folders in ``secret_path`` (all descendants with ``recursive=True``).
 
         Raises:
@@ -47,7 +47,7 @@ class AsyncFolders(AsyncResource):
         client = self._client
         path = require_path(pick(secret_path, client.secret_path, "secret_path"), "secret_path")
 
-        async def attempt(generation: str) -> builtins.list[Folder]:
+        async def attempt(generation: str) -> tuple[Folder, ...]:
             if generation == "v1":
                 return await self._list_v1(project, env, path, recursive)
             params = {
@@ -59,19 +59,19 @@ class AsyncFolders(AsyncResource):
             data = await client._request(
                 "GET", "/api/v2/folders", params=params, mode=RetryMode.IDEMPOTENT
             )
-            return structure(unwrap(data, "folders"), builtins.list[Folder])
+            return structure(unwrap(data, "folders"), tuple[Folder, ...])
 
         return await self._state.generations.call("folders", attempt)
 
     async def _list_v1(
         self, project: str, env: str, path: str, recursive: bool
-    ) -> builtins.list[Folder]:
+    ) -> tuple[Folder, ...]:
         """``/api/v1/folders`` lists one level; a recursive listing walks the tree here."""
         params = {"workspaceId": project, "environment": env, "path": path}
         data = await self._client._request(
             "GET", "/api/v1/folders", params=params, mode=RetryMode.IDEMPOTENT
         )
-        children = structure(unwrap(data, "folders"), builtins.list[Folder])
+        children = structure(unwrap(data, "folders"), tuple[Folder, ...])
         if not recursive:
             return children
         found: builtins.list[Folder] = []
@@ -84,7 +84,7 @@ class AsyncFolders(AsyncResource):
                         below, relative_path="/" + child.name + (below.relative_path or "")
                     )
                 )
-        return found
+        return tuple(found)
 
     async def create(
         self,

@@ -7,7 +7,6 @@ they are.
 from __future__ import annotations
 
 import base64
-import builtins
 from typing import TYPE_CHECKING, Literal
 
 from .._namespace import Namespace
@@ -271,7 +270,7 @@ class AsyncKms(AsyncResource):
         )
         return _text(data, "publicKey")
 
-    async def signing_algorithms(self, key_id: str) -> builtins.list[str]:
+    async def signing_algorithms(self, key_id: str) -> tuple[str, ...]:
         """The signing algorithms a key supports."""
         data = await self._client._request(
             "GET", self._path(key_id, "signing-algorithms"), mode=RetryMode.IDEMPOTENT
@@ -282,4 +281,4 @@ class AsyncKms(AsyncResource):
                 "the server's `signingAlgorithms` is not a list of strings",
                 errors=["$.signingAlgorithms"],
             )
-        return algorithms
+        return tuple(algorithms)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -108,7 +107,7 @@ class AsyncLeases(AsyncResource):
         secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
-    ) -> builtins.list[Lease]:
+    ) -> tuple[Lease, ...]:
         """List the leases of a dynamic secret."""
         name = require_str(dynamic_secret_name, "dynamic_secret_name").lower()
         params = await self._location(project_slug, environment, secret_path)
@@ -118,7 +117,7 @@ class AsyncLeases(AsyncResource):
             params=params,
             mode=RetryMode.IDEMPOTENT,
         )
-        return structure(unwrap(data, "leases"), builtins.list[Lease])
+        return structure(unwrap(data, "leases"), tuple[Lease, ...])
 
     async def renew(
         self,
@@ -186,24 +185,6 @@ class AsyncLeases(AsyncResource):
         if lease.status and not force:
             raise LeaseRevocationError(lease)
         return lease
-
-    async def revoke(
-        self,
-        lease_id: str,
-        *,
-        force: bool = False,
-        secret_path: str | None = None,
-        environment: str | None = None,
-        project_slug: str | None = None,
-    ) -> Lease | None:
-        """Same as `delete()`."""
-        return await self.delete(
-            lease_id,
-            force=force,
-            secret_path=secret_path,
-            environment=environment,
-            project_slug=project_slug,
-        )
 
     @sync_note(
         "In the blocking client, ``on_rotate`` and ``on_error`` run on the client's "

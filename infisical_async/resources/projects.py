@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
-
 from .._retry import RetryMode
 from .._serde import structure
 from .._validation import pick, require_str
@@ -49,6 +47,6 @@ class AsyncProjects(AsyncResource):
 
         return await self._state.generations.call("projects", attempt)
 
-    async def list_environments(self, project_id: str | None = None) -> builtins.list[Environment]:
+    async def list_environments(self, project_id: str | None = None) -> tuple[Environment, ...]:
         """The environments of a project (slugs to pass as ``environment=``)."""
         return (await self.get(project_id)).environments

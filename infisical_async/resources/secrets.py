@@ -669,7 +669,7 @@ class AsyncSecrets(AsyncResource):
         project_id: str | None = None,
         environment: str | None = None,
         secret_path: str | None = None,
-    ) -> builtins.list[Secret]:
+    ) -> tuple[Secret, ...]:
         """Create several secrets in one request; it fails whole if any key exists.
 
         Args:
@@ -693,7 +693,7 @@ class AsyncSecrets(AsyncResource):
             "secrets": [_drop_none(unstructure(i)) for i in items],
         }
         data = await self._call("POST", "batch", "", project, body=body, mode=RetryMode.WRITE)
-        return structure(unwrap(data, "secrets"), list[Secret])
+        return structure(unwrap(data, "secrets"), tuple[Secret, ...])
 
     async def batch_update(
         self,
@@ -703,7 +703,7 @@ class AsyncSecrets(AsyncResource):
         project_id: str | None = None,
         environment: str | None = None,
         secret_path: str | None = None,
-    ) -> builtins.list[Secret]:
+    ) -> tuple[Secret, ...]:
         """Update several secrets in one request.
 
         Args:
@@ -728,7 +728,7 @@ class AsyncSecrets(AsyncResource):
             "secrets": [_drop_none(unstructure(i)) for i in items],
         }
         data = await self._call("PATCH", "batch", "", project, body=body, mode=RetryMode.WRITE)
-        return structure(unwrap(data, "secrets"), list[Secret])
+        return structure(unwrap(data, "secrets"), tuple[Secret, ...])
 
     async def batch_delete(
         self,
@@ -738,7 +738,7 @@ class AsyncSecrets(AsyncResource):
         project_id: str | None = None,
         environment: str | None = None,
         secret_path: str | None = None,
-    ) -> builtins.list[Secret]:
+    ) -> tuple[Secret, ...]:
         """Delete several secrets by key in one request.
 
         Returns:
@@ -756,8 +756,8 @@ class AsyncSecrets(AsyncResource):
         }
         data = await self._call("DELETE", "batch", "", project, body=body, mode=RetryMode.DELETE)
         if data is None:
-            return []
-        return structure(unwrap(data, "secrets"), list[Secret])
+            return ()
+        return structure(unwrap(data, "secrets"), tuple[Secret, ...])
 
 
 def _landed(inflight: dict[Any, Any], flight: Any, task: asyncio.Future[Any]) -> None:

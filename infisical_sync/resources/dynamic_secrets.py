@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping
 from typing import Any
 
@@ -98,7 +97,7 @@ class DynamicSecrets:
         secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
-    ) -> builtins.list[DynamicSecret]:
+    ) -> tuple[DynamicSecret, ...]:
         """List the dynamic secrets of a folder (without their inputs)."""
         return self._runner.call(
             self._async.list,

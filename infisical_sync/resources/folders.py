@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import builtins
-
 from infisical_async.models import Folder
 from infisical_async.resources.folders import AsyncFolders
 from infisical_sync._runner import PortalRunner
@@ -31,7 +29,7 @@ class Folders:
         recursive: bool = False,
         project_id: str | None = None,
         environment: str | None = None,
-    ) -> builtins.list[Folder]:
+    ) -> tuple[Folder, ...]:
         """List the folders in ``secret_path`` (all descendants with ``recursive=True``).
 
         Raises:

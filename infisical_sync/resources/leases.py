@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import builtins
 from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
@@ -89,7 +88,7 @@ class Leases:
         secret_path: str | None = None,
         environment: str | None = None,
         project_slug: str | None = None,
-    ) -> builtins.list[Lease]:
+    ) -> tuple[Lease, ...]:
         """List the leases of a dynamic secret."""
         return self._runner.call(
             self._async.list,
@@ -152,25 +151,6 @@ class Leases:
         """
         return self._runner.call(
             self._async.delete,
-            lease_id=lease_id,
-            force=force,
-            secret_path=secret_path,
-            environment=environment,
-            project_slug=project_slug,
-        )
-
-    def revoke(
-        self,
-        lease_id: str,
-        *,
-        force: bool = False,
-        secret_path: str | None = None,
-        environment: str | None = None,
-        project_slug: str | None = None,
-    ) -> Lease | None:
-        """Same as `delete()`."""
-        return self._runner.call(
-            self._async.revoke,
             lease_id=lease_id,
             force=force,
             secret_path=secret_path,

@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import builtins
-
 from infisical_async.models import Environment, Project
 from infisical_async.resources.projects import AsyncProjects
 from infisical_sync._runner import PortalRunner
@@ -28,6 +26,6 @@ class Projects:
         """Fetch a project by its slug."""
         return self._runner.call(self._async.get_by_slug, slug=slug)
 
-    def list_environments(self, project_id: str | None = None) -> builtins.list[Environment]:
+    def list_environments(self, project_id: str | None = None) -> tuple[Environment, ...]:
         """The environments of a project (slugs to pass as ``environment=``)."""
         return self._runner.call(self._async.list_environments, project_id=project_id)

@@ -283,7 +283,7 @@ class Secrets:
         project_id: str | None = None,
         environment: str | None = None,
         secret_path: str | None = None,
-    ) -> builtins.list[Secret]:
+    ) -> tuple[Secret, ...]:
         """Create several secrets in one request; it fails whole if any key exists.
 
         Args:
@@ -305,7 +305,7 @@ class Secrets:
         project_id: str | None = None,
         environment: str | None = None,
         secret_path: str | None = None,
-    ) -> builtins.list[Secret]:
+    ) -> tuple[Secret, ...]:
         """Update several secrets in one request.
 
         Args:
@@ -329,7 +329,7 @@ class Secrets:
         project_id: str | None = None,
         environment: str | None = None,
         secret_path: str | None = None,
-    ) -> builtins.list[Secret]:
+    ) -> tuple[Secret, ...]:
         """Delete several secrets by key in one request.
 
         Returns:

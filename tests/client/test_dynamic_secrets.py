@@ -143,7 +143,7 @@ async def test_failed_revoke_is_an_error_unless_forced(
     await client.dynamic_secrets.create("flaky", provider=provider, default_ttl="1h")
     lease = await client.dynamic_secrets.leases.create("flaky")
     with pytest.raises(LeaseRevocationError) as caught:
-        await client.dynamic_secrets.leases.revoke(lease.id)
+        await client.dynamic_secrets.leases.delete(lease.id)
     assert caught.value.lease.status == "Failed to delete"
     forced = await client.dynamic_secrets.leases.delete(lease.id, force=True)
     assert forced.id == lease.id

@@ -489,7 +489,7 @@ def test_dynamic_secret_writes(sdk: Any, target: Target, dynamic: Dynamic) -> No
     assert dynamic.name not in [d.name for d in sdk.dynamic_secrets.list()]
 
 
-@op("leases.create / get / list / renew / revoke")
+@op("leases.create / get / list / renew / delete")
 def test_lease_lifecycle(sdk: Any, dynamic: Dynamic, cleanup: list[Any]) -> None:
     """Leased credentials log in to PostgreSQL, and are refused once revoked."""
     leases = sdk.dynamic_secrets.leases
@@ -502,7 +502,7 @@ def test_lease_lifecycle(sdk: Any, dynamic: Dynamic, cleanup: list[Any]) -> None
     assert lease.id in [item.id for item in leases.list(dynamic.name, secret_path=dynamic.path)]
     renewed = leases.renew(lease.id, ttl="5m", secret_path=dynamic.path)
     assert renewed.expire_at > lease.expire_at
-    leases.revoke(lease.id, secret_path=dynamic.path)
+    leases.delete(lease.id, secret_path=dynamic.path)
     assert can_log_in(dynamic.dsn, lease.credentials) in (False, None)
     with pytest.raises(NotFoundError):
         leases.get(lease.id, secret_path=dynamic.path)

@@ -248,7 +248,7 @@ async def test_debug_logs_of_a_full_flow_carry_no_secret(
         )
         lease = await client.dynamic_secrets.leases.create("pg")
         await client.dynamic_secrets.leases.renew(lease.id, ttl="2h")
-        await client.dynamic_secrets.leases.revoke(lease.id)
+        await client.dynamic_secrets.leases.delete(lease.id)
         token = client.auth.access_token
         await client.auth.renew()
         renewed = client.auth.access_token

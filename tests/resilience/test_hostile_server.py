@@ -464,7 +464,7 @@ async def test_a_delete_whose_answer_was_lost_has_succeeded(
         elif target == "batch":
             await client.secrets.batch_create({"A": "1", "B": "2"})
             server.control.drop_next(1, path="^/api/v4/secrets/batch$", method="DELETE")
-            assert await client.secrets.batch_delete(["A", "B"]) == []
+            assert await client.secrets.batch_delete(["A", "B"]) == ()
             assert len(await client.secrets.list()) == 0
         elif target == "folder":
             await client.folders.create("gone")
