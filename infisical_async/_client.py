@@ -14,10 +14,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import attrs
 
 from ._auth import AuthStrategy, TokenAuth, TokenManager
 from ._cache import ResponseCache
-from ._client_state import ClientDefaults, ClientState
+from ._client_state import CallOptions, ClientDefaults, ClientState
 from ._constants import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
@@ -193,8 +194,7 @@ class AsyncInfisicalClient:
             generations=ApiGenerations(),
             coalesce_reads=coalesce_reads,
         )
-        self._request_timeout: Timeout | None = None
-        self._request_retries: int | None = None
+        self._options = CallOptions()
         self._owner = True
 
     @property
@@ -258,15 +258,15 @@ class AsyncInfisicalClient:
         clone = copy.copy(self)
         clone._owner = False
         if not isinstance(timeout, NotGiven):
-            clone._request_timeout = Timeout.coerce(timeout)
+            clone._options = attrs.evolve(clone._options, timeout=Timeout.coerce(timeout))
         if not isinstance(max_retries, NotGiven):
-            clone._request_retries = max_retries
+            clone._options = attrs.evolve(clone._options, max_retries=max_retries)
         forget_namespaces(clone)  # the copied ones call through the original
         return clone
 
     def _deadline(self) -> float | None:
         """The loop-clock instant by which a call of this view starting now must end."""
-        return self._state.transport.deadline(self._request_timeout)
+        return self._state.transport.deadline(self._options.timeout)
 
     async def _request(
         self,
@@ -285,7 +285,7 @@ class AsyncInfisicalClient:
         state = self._state
         transport = state.transport
         tokens = state.tokens
-        deadline = transport.deadline(self._request_timeout)
+        deadline = transport.deadline(self._options.timeout)
         project = _written_project(method, params, json)
 
         def send(token: str) -> Awaitable[Any]:
@@ -297,8 +297,8 @@ class AsyncInfisicalClient:
                 token=token,
                 mode=mode,
                 deadline=deadline,
-                timeout=self._request_timeout,
-                max_retries=self._request_retries,
+                timeout=self._options.timeout,
+                max_retries=self._options.max_retries,
                 route=route,
                 revalidation=revalidation,
             )
@@ -326,15 +326,15 @@ class AsyncInfisicalClient:
         """
         started = time.monotonic()
         transport = self._state.transport
-        deadline = transport.deadline(self._request_timeout)  # one for the whole call
+        deadline = transport.deadline(self._options.timeout)  # one for the whole call
         await self._state.tokens.token(deadline, method="GET", path=STATUS_PATH)
         await transport.request(
             "GET",
             STATUS_PATH,
             mode=RetryMode.IDEMPOTENT,
             deadline=deadline,
-            timeout=self._request_timeout,
-            max_retries=self._request_retries,
+            timeout=self._options.timeout,
+            max_retries=self._options.max_retries,
         )
         return time.monotonic() - started
 

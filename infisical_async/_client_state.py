@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from ._generations import ApiGenerations
     from ._keeper import LeaseKeeper
     from ._transport import Transport
+    from ._types import Timeout
 
-__all__ = ["ClientDefaults", "ClientState"]
+__all__ = ["CallOptions", "ClientDefaults", "ClientState"]
 
 
 @attrs.frozen(kw_only=True)
@@ -38,6 +39,14 @@ class ClientDefaults:
     environment: str | None
     secret_path: str
     min_ttl: timedelta
+
+
+@attrs.frozen
+class CallOptions:
+    """What a ``with_options`` view changes for its calls (None: the client's own)."""
+
+    timeout: Timeout | None = None
+    max_retries: int | None = None
 
 
 class ClientState:

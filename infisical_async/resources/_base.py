@@ -39,9 +39,13 @@ def unwrap(data: Any, key: str) -> Any:
 
 
 class AsyncResource:
-    """A namespace of calls. It reaches the server through its client view's ``_request``
-    (which carries the view's deadline and retries) and everything else through the state
-    all views share."""
+    """A namespace of calls.
+
+    Of its client view it uses only the public API and a small internal surface:
+    ``_request(...)`` (one authenticated call under the view's deadline and retries),
+    ``_deadline()``, ``_options`` (the view's ``CallOptions``) and ``_state`` (the
+    ``ClientState`` every view shares: transport, tokens, cache, keepers, generations).
+    """
 
     def __init__(self, client: AsyncInfisicalClient) -> None:
         self._client = client

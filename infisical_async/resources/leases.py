@@ -263,7 +263,7 @@ class AsyncLeases(AsyncResource):
 
 def _patient(client: AsyncInfisicalClient) -> AsyncInfisicalClient:
     """A view whose deadline leaves a lease creation time to answer (CREATE_TIMEOUT)."""
-    timeout = client._request_timeout or client._state.transport.timeout
+    timeout = client._options.timeout or client._state.transport.timeout
     total = timeout.total
     if total is None or total >= CREATE_TIMEOUT:
         return client

@@ -114,15 +114,14 @@ class AsyncSecrets(AsyncResource):
         flight = (
             cache_key,
             self._state.cache.generation(cache_key[1]),
-            client._request_timeout,
-            client._request_retries,
+            client._options,
         )
         shared = self._state.inflight.get(flight)
         if shared is None:
             shared = asyncio.ensure_future(self._through_cache(cache_key, fetch))
             self._state.inflight[flight] = shared
             shared.add_done_callback(functools.partial(_landed, self._state.inflight, flight))
-        deadline = self._state.transport.deadline(client._request_timeout)
+        deadline = client._deadline()
         remaining = None if deadline is None else deadline - asyncio.get_running_loop().time()
         try:
             # shield: a caller that gives up must not cancel the request others share.
