@@ -28,6 +28,7 @@ from ._constants import (
 from ._env import options_from_env as options_from_env
 from ._generations import ApiGenerations
 from ._namespace import Namespace, forget_namespaces
+from ._pacing import shared_pacer
 from ._retry import RetryMode
 from ._sync_hints import async_only
 from ._transport import Revalidation, Transport
@@ -166,8 +167,9 @@ class AsyncInfisicalClient:
             raise InvalidArgumentError("stale_if_error", "must be >= 0 and needs cache_ttl > 0")
         if retry_delay < 0:
             raise InvalidArgumentError("retry_delay", "must be >= 0")
+        base_url = _normalise_site_url(site_url or _site_url_from_env() or DEFAULT_SITE_URL)
         transport = Transport(
-            base_url=_normalise_site_url(site_url or _site_url_from_env() or DEFAULT_SITE_URL),
+            base_url=base_url,
             timeout=Timeout.coerce(timeout),
             max_retries=max_retries,
             session=http_session,
@@ -177,7 +179,7 @@ class AsyncInfisicalClient:
             trust_env=trust_env,
             max_response_bytes=max_response_bytes,
             retry_delay=retry_delay,
-            pace=pace_rate_limits,
+            pacer=shared_pacer(base_url) if pace_rate_limits else None,
         )
         self._state = ClientState(
             defaults=ClientDefaults(

@@ -9,15 +9,21 @@ says the fleet asked for more than a window holds: the share halves. Every other
 grows it by half. Once its share of a window is spent, a client waits for the next
 window, plus a random tenth of a window so that a fleet does not stampede at the edge.
 Self-hosted servers send no such headers: nothing is ever paced.
+
+The server counts by address, not by client: every client of one process that talks to the
+same site shares one ``Pacer`` (``shared_pacer``), so fifty clients in a worker are one
+participant of the fleet, not fifty strangers guessing at each other's requests.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 
-__all__ = ["Pacer"]
+__all__ = ["Pacer", "shared_pacer"]
 
 JITTER_FRACTION = 0.1
 """Spread the requests that waited for a window over this fraction of the next one."""
@@ -56,9 +62,15 @@ class Pacer:
         self._clock = clock
         self._rng = rng
         self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+        """Blocking clients of one process run on several event-loop threads."""
 
     def reserve(self, bucket: str) -> float:
         """Seconds to wait before sending on ``bucket`` (0: send now, and it is counted)."""
+        with self._lock:
+            return self._reserve(bucket)
+
+    def _reserve(self, bucket: str) -> float:
         state = self._buckets.get(bucket)
         if state is None:
             return 0.0
@@ -86,6 +98,10 @@ class Pacer:
         reset = _count(headers.get("x-ratelimit-reset"))
         if remaining is None or reset is None:
             return
+        with self._lock:
+            self._observe(bucket, status, remaining, reset)
+
+    def _observe(self, bucket: str, status: int, remaining: int, reset: int) -> None:
         now = self._clock()
         state = self._buckets.get(bucket)
         if state is None:
@@ -101,6 +117,34 @@ class Pacer:
             state.share = min(1.0, state.share * SHARE_GROWTH)
         # The server's figure counts the whole fleet behind this IP; take our share of it.
         state.allowance = int(remaining * state.share)
+
+
+_shared: dict[str, Pacer] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_pacer(site_url: str) -> Pacer:
+    """The pacer of every client in this process that talks to ``site_url``."""
+    with _shared_lock:
+        pacer = _shared.get(site_url)
+        if pacer is None:
+            pacer = _shared[site_url] = Pacer()
+        return pacer
+
+
+def _forget_after_fork() -> None:
+    # A forked child gets fresh pacers and locks: a lock the parent held at the fork
+    # would never be released in the child (clients inherited from the parent are
+    # refused with ClientForkedError, but only after they pace).
+    global _shared_lock
+    for pacer in _shared.values():
+        pacer._lock = threading.Lock()
+    _shared.clear()
+    _shared_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _count(value: str | None) -> int | None:

@@ -152,11 +152,11 @@ class Transport:
         trust_env: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         retry_delay: float = INITIAL_RETRY_DELAY,
-        pace: bool = True,
+        pacer: Pacer | None = None,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.pacer = Pacer(rng=rng) if pace else None
+        self.pacer = pacer
         self.timeout = timeout
         self.max_retries = max_retries
         self.retry_delay = retry_delay

@@ -102,6 +102,21 @@ async def test_pacing_waits_for_the_window_instead_of_sending_into_429() -> None
         assert time.monotonic() - started >= 0.3  # it did wait for a window
 
 
+async def test_clients_of_one_process_pace_as_one() -> None:
+    async with EmbeddedServer(rate_limits="instance", rate_window=30) as server:
+        async with make_client(server) as first:
+            for _ in range(60):  # the window's whole budget
+                await first.secrets.list()
+        # A new client of the same process knows the window is spent: it does not send.
+        async with make_client(server) as second:
+            assert second._state.transport.pacer is first._state.transport.pacer
+            with pytest.raises(RateLimitError):
+                await second.with_options(timeout=2).secrets.list()
+        async with make_client(server, pace_rate_limits=False) as unpaced:
+            assert unpaced._state.transport.pacer is None
+        assert server.control.rate_limited == 0
+
+
 async def test_pacing_fails_fast_when_the_wait_passes_the_deadline() -> None:
     async with (
         EmbeddedServer(rate_limits="instance", rate_window=30) as server,
