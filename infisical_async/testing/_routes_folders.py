@@ -146,14 +146,7 @@ def add_folder_routes(app: web.Application, ctx: Context) -> None:
         )
         if target is None:
             raise ApiError(404, f"Folder with ID '{key}' not found", "NotFound")
-        prefix = target.path + "/"
-        for fkey in [
-            k
-            for k in state.folders
-            if k[0] == env and (k[1] == target.path or k[1].startswith(prefix))
-        ]:
-            del state.folders[fkey]
-            state.secrets.pop(fkey, None)
+        state.remove_folder_tree(env, target.path)
         return ctx.json({"folder": v1_json(target) if v1 else folder_json(target)})
 
     project_created = iso(now_utc())

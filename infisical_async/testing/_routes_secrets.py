@@ -9,7 +9,15 @@ from typing import Any, Literal
 from aiohttp import web
 
 from ._context import Context, normalize_path
-from ._state import ImportRecord, SecretRecord, SecretVersion, iso, new_id, now_utc
+from ._state import (
+    ImportRecord,
+    SecretChange,
+    SecretRecord,
+    SecretVersion,
+    iso,
+    new_id,
+    now_utc,
+)
 from ._wire import ApiError, F, validate, validation_error
 
 __all__ = ["add_secret_routes"]
@@ -327,18 +335,17 @@ def add_secret_routes(app: web.Application, ctx: Context, api: Api) -> None:
             skip_multiline_encoding=bool(fields.get("skipMultilineEncoding")),
             history=[SecretVersion(1, value, comment)],
         )
-        state.secrets_at(env, path)[(key, secret_type, record.owner_id)] = record
+        state.put_secret(record)
         return record
 
     def update_record(record: SecretRecord, fields: dict[str, Any]) -> None:
         new_name = fields.get("newSecretName")
+        previous_key = None
         if new_name and new_name != record.key:
             if find(record.env, record.path, new_name, record.type) is not None:
                 raise ApiError(400, "Secret with the new name already exist", "BadRequest")
-            bucket = state.secrets_at(record.env, record.path)
-            del bucket[(record.key, record.type, record.owner_id)]
-            record.key = new_name
-            bucket[(record.key, record.type, record.owner_id)] = record
+            previous_key = record.key
+            state.rename_secret(record, new_name)
         if fields.get("secretValue") is not None:
             record.value = normalize_value(fields["secretValue"])
         if fields.get("secretComment") is not None:
@@ -358,6 +365,9 @@ def add_secret_routes(app: web.Application, ctx: Context, api: Api) -> None:
         record.version += 1
         record.updated_at = now_utc()
         record.history.append(SecretVersion(record.version, record.value, record.comment))
+        state.notify_secret_change(
+            SecretChange(record.env, record.path, record.key, "updated", record.type, previous_key)
+        )
 
     def name_of(request: web.Request) -> str:
         name = request.match_info["name"].strip()
@@ -428,7 +438,7 @@ def add_secret_routes(app: web.Application, ctx: Context, api: Api) -> None:
         pending = approval_or_none(env, path)
         if pending is not None:
             return pending
-        del state.secrets_at(env, path)[(record.key, record.type, record.owner_id)]
+        state.remove_secret(record)
         return ctx.json({"secret": secret_json(record)})
 
     batch_base: dict[str, F] = {
@@ -550,7 +560,7 @@ def add_secret_routes(app: web.Application, ctx: Context, api: Api) -> None:
         if pending is not None:
             return pending
         for record in records:
-            del state.secrets_at(env, path)[(record.key, record.type, record.owner_id)]
+            state.remove_secret(record)
         return ctx.json({"secrets": [secret_json(r) for r in records]})
 
     router = app.router

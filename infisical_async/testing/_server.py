@@ -18,7 +18,7 @@ from ._app import SWEEPER_KEY, build_app
 from ._context import COMPAT_MODES, Compat, Context, ServerConfig, normalize_path
 from ._faults import Fault, FaultPlan
 from ._ratelimit import RateLimitMode
-from ._state import SecretRecord, SecretVersion, ServerState, new_id
+from ._state import SecretChangeKind, SecretRecord, SecretVersion, ServerState, new_id
 
 __all__ = ["EmbeddedServer", "ServerControl", "ServerInfo"]
 
@@ -254,7 +254,8 @@ class ServerControl:
                 state.ensure_folder(environment, normalize_path(folder))
             bucket = state.secrets_at(environment, base)
             for key, value in items.items():
-                bucket[(key, "shared", None)] = SecretRecord(
+                kind: SecretChangeKind = "updated" if (key, "shared", None) in bucket else "created"
+                record = SecretRecord(
                     id=new_id(),
                     key=key,
                     env=environment,
@@ -264,6 +265,7 @@ class ServerControl:
                     value=value,
                     history=[SecretVersion(1, value, "")],
                 )
+                state.put_secret(record, kind=kind)
 
         self._on_loop(apply)
 
