@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ._context import Context
+from ._context import CONTEXT_KEY, Context
 from ._faults import Fault
 from ._json import dumps
 from ._ratelimit import Verdict, etag_of
@@ -19,8 +19,9 @@ from ._routes_auth import add_auth_routes
 from ._routes_auth_methods import add_auth_method_routes
 from ._routes_dynamic import LeaseSweeper, add_dynamic_secret_routes
 from ._routes_folders import add_folder_routes
+from ._routes_imports_tags import add_import_and_tag_routes
 from ._routes_kms import add_kms_routes
-from ._routes_secrets import add_import_and_tag_routes, add_secret_routes
+from ._routes_secrets import add_secret_routes
 from ._state import iso, now_utc, server_clock_offset, wall_time
 from ._wire import ApiError, F, gen_req_id, validate
 
@@ -174,11 +175,12 @@ def build_app(ctx: Context) -> web.Application:
         return response
 
     app = web.Application(middlewares=[wire], client_max_size=8 * 1024 * 1024)
+    app[CONTEXT_KEY] = ctx
     add_auth_routes(app, ctx)
     add_auth_method_routes(app, ctx)
     if ctx.current:
-        add_secret_routes(app, ctx, "v4")
-    add_secret_routes(app, ctx, "v3")
+        add_secret_routes(app, "v4")
+    add_secret_routes(app, "v3")
     add_import_and_tag_routes(app, ctx)
     add_folder_routes(app, ctx)
     add_dynamic_secret_routes(app, ctx)
