@@ -21,6 +21,7 @@ from ._routes_dynamic import LeaseSweeper, add_dynamic_secret_routes
 from ._routes_folders import add_folder_routes
 from ._routes_imports_tags import add_import_and_tag_routes
 from ._routes_kms import add_kms_routes
+from ._routes_projects import add_project_routes
 from ._routes_secrets import add_secret_routes
 from ._state import iso, now_utc, server_clock_offset, wall_time
 from ._wire import ApiError, F, gen_req_id, validate
@@ -176,13 +177,14 @@ def build_app(ctx: Context) -> web.Application:
 
     app = web.Application(middlewares=[wire], client_max_size=8 * 1024 * 1024)
     app[CONTEXT_KEY] = ctx
-    add_auth_routes(app, ctx)
+    add_auth_routes(app)
     add_auth_method_routes(app, ctx)
     if ctx.current:
         add_secret_routes(app, "v4")
     add_secret_routes(app, "v3")
     add_import_and_tag_routes(app, ctx)
     add_folder_routes(app, ctx)
+    add_project_routes(app, ctx)
     add_dynamic_secret_routes(app, ctx)
     add_kms_routes(app, ctx)
     _add_status_route(app, ctx)

@@ -195,6 +195,7 @@ class ServerState:
         self.project_id = new_id()
         self.project_slug = "sdk-test-project"
         self.project_name = "SDK test project"
+        self.project_created_at = now_utc()
         self.identity = Identity(
             id=new_id(),
             name="sdk-test-identity",
