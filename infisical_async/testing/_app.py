@@ -178,7 +178,7 @@ def build_app(ctx: Context) -> web.Application:
     app = web.Application(middlewares=[wire], client_max_size=8 * 1024 * 1024)
     app[CONTEXT_KEY] = ctx
     add_auth_routes(app)
-    add_auth_method_routes(app, ctx)
+    add_auth_method_routes(app)
     if ctx.current:
         add_secret_routes(app, "v4")
     add_secret_routes(app, "v3")
