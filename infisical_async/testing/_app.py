@@ -14,10 +14,11 @@ from aiohttp import web
 from ._context import CONTEXT_KEY, Context
 from ._faults import Fault
 from ._json import dumps
+from ._lease_sweeper import LeaseSweeper
 from ._ratelimit import Verdict, etag_of
 from ._routes_auth import add_auth_routes
 from ._routes_auth_methods import add_auth_method_routes
-from ._routes_dynamic import LeaseSweeper, add_dynamic_secret_routes
+from ._routes_dynamic import add_dynamic_secret_routes
 from ._routes_folders import add_folder_routes
 from ._routes_imports_tags import add_import_and_tag_routes
 from ._routes_kms import add_kms_routes
@@ -185,7 +186,7 @@ def build_app(ctx: Context) -> web.Application:
     add_import_and_tag_routes(app, ctx)
     add_folder_routes(app, ctx)
     add_project_routes(app, ctx)
-    add_dynamic_secret_routes(app, ctx)
+    add_dynamic_secret_routes(app)
     add_kms_routes(app, ctx)
     _add_status_route(app, ctx)
     _add_control_routes(app, ctx)
