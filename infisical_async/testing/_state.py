@@ -15,6 +15,7 @@ __all__ = [
     "DynamicSecretRecord",
     "FolderRecord",
     "Identity",
+    "KmsKey",
     "LeaseRecord",
     "SecretChange",
     "SecretChangeKind",
@@ -178,6 +179,23 @@ class LeaseRecord:
     updated_at: datetime = field(default_factory=now_utc)
 
 
+@dataclass
+class KmsKey:
+    """A KMS key; ``material`` is the AES key bytes or a cryptography private key."""
+
+    id: str
+    name: str
+    project_id: str
+    key_usage: str
+    algorithm: str
+    material: Any
+    description: str | None = None
+    is_disabled: bool = False
+    version: int = 1
+    created_at: datetime = field(default_factory=now_utc)
+    updated_at: datetime = field(default_factory=now_utc)
+
+
 class ServerState:
     """Everything the server knows. Single-threaded: touched only from the server's loop."""
 
@@ -225,6 +243,7 @@ class ServerState:
         self.tags: dict[str, dict[str, Any]] = {}
         self.dynamic_secrets: dict[tuple[str, str, str], DynamicSecretRecord] = {}
         self.leases: dict[str, LeaseRecord] = {}
+        self.kms_keys: dict[str, KmsKey] = {}
         self.tokens: dict[str, TokenRecord] = {}
         self._verified: dict[str, tuple[str, float | None]] = {}
         self.approval_paths: set[tuple[str, str]] = set()
