@@ -7,8 +7,6 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 SERVER_MODULES = ("aiohttp.web", "infisical_async.testing._server", "infisical_async.testing._app")
 
 
@@ -37,11 +35,6 @@ def test_the_plugin_loads_no_server_module() -> None:
     assert done.stdout.strip() == "['infisical_async.testing.pytest_plugin']"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the parent package infisical_async/__init__.py still imports the client eagerly; "
-    "remove this mark once it is lazy",
-)
 def test_the_plugin_loads_neither_server_nor_client() -> None:
     assert modules_after_plugin_import(*SERVER_MODULES, "infisical_async._client") == []
 
