@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._context import Context, normalize_path
 from ._faults import Fault
-from ._state import SecretChangeKind, SecretRecord, SecretVersion, new_id, server_clock_offset
+from ._state import server_clock_offset
 
 if TYPE_CHECKING:
     from ._server import EmbeddedServer
@@ -308,23 +308,12 @@ class ServerControl:
             if not isinstance(key, str) or not key or not isinstance(value, str):
                 raise ValueError(f"seed secrets must map names to strings (got {key!r})")
 
+        folder_paths = [base, *(normalize_path(folder) for folder in folders)]
+
         def apply() -> None:
-            for folder in (base, *folders):
-                state.ensure_folder(environment, normalize_path(folder))
-            bucket = state.secrets_at(environment, base)
-            for key, value in items.items():
-                kind: SecretChangeKind = "updated" if (key, "shared", None) in bucket else "created"
-                record = SecretRecord(
-                    id=new_id(),
-                    key=key,
-                    env=environment,
-                    path=base,
-                    type="shared",
-                    owner_id=None,
-                    value=value,
-                    history=[SecretVersion(1, value, "")],
-                )
-                state.put_secret(record, kind=kind)
+            for folder in folder_paths:
+                state.ensure_folder(environment, folder)
+            state.seed_secrets(environment, base, items)
 
         self._call(apply)
 

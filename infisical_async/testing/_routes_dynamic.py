@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from ._context import context_of
@@ -22,6 +24,42 @@ from ._wire import ApiError, F, validate, validation_error
 __all__ = ["add_dynamic_secret_routes"]
 
 
+_PROVIDER = {"type": F("str", required=True), "inputs": F("dict", required=True)}
+
+
+def _validated_provider(raw: dict[str, Any]) -> dict[str, Any]:
+    """The provider's type and inputs, with every missing input named as zod names it."""
+    provider = validate(raw, _PROVIDER)
+    missing = provider_issues(provider["type"], provider["inputs"])
+    if missing:
+        raise validation_error(
+            [
+                {
+                    "code": "invalid_type",
+                    "expected": "string",
+                    "received": "undefined",
+                    "path": ["provider", "inputs", name],
+                    "message": "Required",
+                }
+                for name in missing
+            ]
+        )
+    return provider
+
+
+async def _checked_inputs(provider: dict[str, Any]) -> dict[str, Any]:
+    """The inputs as stored (host normalized), after the provider really answered."""
+    inputs = dict(provider["inputs"])
+    if isinstance(inputs.get("host"), str):
+        inputs["host"] = inputs["host"].strip().lower()
+    if provider["type"] in ("sql-database", "redis"):
+        try:
+            await get_provider(provider["type"], inputs).check(inputs)
+        except ProviderError as exc:
+            raise ApiError(400, str(exc)[:500], "BadRequest") from None
+    return inputs
+
+
 async def create_ds(request: web.Request) -> web.Response:
     ctx = context_of(request)
     state = ctx.state
@@ -38,39 +76,16 @@ async def create_ds(request: web.Request) -> web.Response:
             "usernameTemplate": F("str", nullable=True, max_len=255),
         },
     )
-    provider = validate(
-        body["provider"], {"type": F("str", required=True), "inputs": F("dict", required=True)}
-    )
-    missing = provider_issues(provider["type"], provider["inputs"])
-    if missing:
-        raise validation_error(
-            [
-                {
-                    "code": "invalid_type",
-                    "expected": "string",
-                    "received": "undefined",
-                    "path": ["provider", "inputs", name],
-                    "message": "Required",
-                }
-                for name in missing
-            ]
-        )
+    provider = _validated_provider(body["provider"])
     env, path = locate(ctx, body)
     parse_ttl(body["defaultTTL"])
     if body.get("maxTTL"):
         parse_ttl(body["maxTTL"])
     if (env, path, body["name"]) in state.dynamic_secrets:
         raise ApiError(400, "Provided dynamic secret already exist under the folder", "BadRequest")
-    inputs = dict(provider["inputs"])
-    if isinstance(inputs.get("host"), str):
-        inputs["host"] = inputs["host"].strip().lower()
-    if provider["type"] in ("sql-database", "redis"):
-        try:
-            await get_provider(provider["type"], inputs).check(inputs)
-        except ProviderError as exc:
-            raise ApiError(400, str(exc)[:500], "BadRequest") from None
+    inputs = await _checked_inputs(provider)
     folder = state.folder(env, path)
-    assert folder is not None
+    assert folder is not None  # locate() checked it
     record = DynamicSecretRecord(
         id=new_id(),
         name=body["name"],

@@ -349,6 +349,24 @@ class ServerState:
             SecretChange(record.env, record.path, record.key, kind, record.type)
         )
 
+    def seed_secrets(self, env: str, path: str, values: dict[str, str]) -> None:
+        """Store shared secrets at an existing folder as version 1, replacing any of the
+        same name (a test's fixture data, not an API write)."""
+        bucket = self.secrets_at(env, path)
+        for key, value in values.items():
+            kind: SecretChangeKind = "updated" if (key, "shared", None) in bucket else "created"
+            record = SecretRecord(
+                id=new_id(),
+                key=key,
+                env=env,
+                path=path,
+                type="shared",
+                owner_id=None,
+                value=value,
+                history=[SecretVersion(1, value, "")],
+            )
+            self.put_secret(record, kind=kind)
+
     def rename_secret(self, record: SecretRecord, new_key: str) -> None:
         """Move ``record`` to ``new_key`` in its folder (the caller announces the update)."""
         bucket = self.secrets_at(record.env, record.path)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -216,3 +218,31 @@ def test_a_stopped_server_refuses_blocking_io_but_keeps_its_state() -> None:
     server.control.seed({"LATER": "2"})  # no loop serves: applied directly
     assert [c.key for c in changes] == ["LATER"]
     assert server.loop is None
+
+
+SERVE_AND_LEAVE = """
+import sys, threading
+from infisical_async.testing import EmbeddedServer
+
+server = EmbeddedServer()
+with server.run_in_thread():
+    server.control.restart()
+    assert server.control.sweep_leases() == 0
+left = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+print(left)
+if sys.argv[1] == "abandon":
+    # A server whose block is never left: its daemon thread must not keep the process up.
+    EmbeddedServer().run_in_thread().__enter__()
+"""
+
+
+@pytest.mark.parametrize("how", ["leave", "abandon"])
+def test_the_server_thread_never_keeps_a_process_alive(how: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE_AND_LEAVE, how],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"  # the block's thread was joined
