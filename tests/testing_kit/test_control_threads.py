@@ -246,3 +246,38 @@ def test_the_server_thread_never_keeps_a_process_alive(how: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"  # the block's thread was joined
+
+
+def test_control_from_a_thread_never_races_the_loop_over_the_same_state() -> None:
+    # Issuing tokens from a thread while the loop walks every token (the expire endpoint):
+    # were issuing done on the caller's thread, the walk would meet a dict changing size.
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        server = EmbeddedServer()
+        for _ in range(20_000):  # a long walk for the loop (filled before it serves)
+            server.state.issue_token(server.state.identity, ttl=0, max_ttl=0)
+        with server.run_in_thread():
+            stop = threading.Event()
+
+            def issue() -> int:
+                issued = 0
+                while not stop.is_set():
+                    server.control.create_access_token()
+                    issued += 1
+                return issued
+
+            with ThreadPoolExecutor(2) as pool:
+                issuers = [pool.submit(issue) for _ in range(2)]
+                try:
+                    statuses = [
+                        http(server, "POST", "/__infisical_testing__/tokens/expire", {})[0]
+                        for _ in range(100)
+                    ]
+                finally:
+                    stop.set()
+                issued = sum(f.result() for f in issuers)
+            assert statuses == [200] * 100
+            assert len(server.state.tokens) == 20_000 + issued
+    finally:
+        sys.setswitchinterval(previous)
