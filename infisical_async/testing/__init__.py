@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._app import CONTROL_PREFIX
-    from ._server import EmbeddedServer, ServerControl, ServerInfo
+    from ._control import ServerControl
+    from ._server import EmbeddedServer, ServerInfo
 
 __all__ = ["CONTROL_PREFIX", "EmbeddedServer", "ServerControl", "ServerInfo"]
 
@@ -37,7 +38,11 @@ def __getattr__(name: str) -> Any:
         from ._app import CONTROL_PREFIX
 
         return CONTROL_PREFIX
-    if name in ("EmbeddedServer", "ServerControl", "ServerInfo"):
+    if name == "ServerControl":
+        from ._control import ServerControl
+
+        return ServerControl
+    if name in ("EmbeddedServer", "ServerInfo"):
         from . import _server
 
         return getattr(_server, name)

@@ -13,7 +13,15 @@ from ._ratelimit import RateLimiter, RateLimitMode
 from ._state import Identity, ServerState, TokenRecord, wall_time
 from ._wire import ApiError
 
-__all__ = ["COMPAT_MODES", "Compat", "Context", "ServerConfig", "normalize_path"]
+__all__ = [
+    "COMPAT_MODES",
+    "CONTEXT_KEY",
+    "Compat",
+    "Context",
+    "ServerConfig",
+    "context_of",
+    "normalize_path",
+]
 
 Compat = Literal["current", "2025", "2024"]
 COMPAT_MODES: tuple[Compat, ...] = ("current", "2025", "2024")
@@ -143,3 +151,12 @@ class Context:
             raise ApiError(
                 404, "Folder not found for the given environment slug & secret path", "NotFound"
             )
+
+
+CONTEXT_KEY = web.AppKey("context", Context)
+"""Where the application keeps its `Context`: handlers find state and config through it."""
+
+
+def context_of(request: web.Request) -> Context:
+    """The `Context` of the application serving ``request``."""
+    return request.app[CONTEXT_KEY]

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ._context import Context
+from ._context import Context, context_of
 from ._routes_auth import token_response
 from ._wire import ApiError, F, validate
 from .jwt_keys import JwtRejected, verify_rs256
@@ -90,135 +90,152 @@ def _verify_sigv4(
     return bool(expected == signature.group(1))
 
 
-def add_auth_method_routes(app: web.Application, ctx: Context) -> None:
+def config_for(ctx: Context, method: str, identity_id: str) -> dict[str, Any]:
+    """What the test configured for ``method`` (a 404 unless configured for this identity)."""
     state = ctx.state
+    config = state.auth_methods.get(method)
+    if config is None or identity_id != state.identity.id:
+        raise _not_configured(method)
+    return config
 
-    def config_for(method: str, identity_id: str) -> dict[str, Any]:
-        config = state.auth_methods.get(method)
-        if config is None or identity_id != state.identity.id:
-            raise _not_configured(method)
-        return config
 
-    def issue() -> web.Response:
-        identity = state.identity
-        record = state.issue_token(
-            identity, ttl=identity.access_token_ttl, max_ttl=identity.access_token_max_ttl
+def issue(ctx: Context) -> web.Response:
+    identity = ctx.state.identity
+    record = ctx.state.issue_token(
+        identity, ttl=identity.access_token_ttl, max_ttl=identity.access_token_max_ttl
+    )
+    return ctx.json(token_response(ctx, record, record.ttl))
+
+
+TokenCheck = Callable[[dict[str, Any], str, str], None]
+"""Judge a login token against a method's configuration (and the identity id); raise."""
+
+
+def jwt_login(method: str, check: TokenCheck) -> Callable[[web.Request], Any]:
+    """The handler of a login that posts ``{identityId, jwt}`` and is judged by ``check``."""
+
+    async def handler(request: web.Request) -> web.Response:
+        ctx = context_of(request)
+        body = validate(await ctx.body(request), _JWT_BODY)
+        config = config_for(ctx, method, body["identityId"])
+        check(config, body["jwt"], body["identityId"])
+        return issue(ctx)
+
+    return handler
+
+
+def kubernetes(config: dict[str, Any], token: str, _: str) -> None:
+    if token not in config["tokens"]:
+        raise _denied("Access denied: Kubernetes token review failed")
+
+
+def gcp(config: dict[str, Any], token: str, identity_id: str) -> None:
+    claims = _verify_jwt(token, config["keys"], identity_id, "GCP")
+    if config["type"] == "iam":
+        subject = str(claims.get("sub", ""))
+        if not _GCP_SA.match(subject):
+            raise _denied("Access denied: invalid GCP service account in token")
+    else:
+        subject = str(claims.get("email", ""))
+        if not subject:
+            raise _denied("Access denied: GCP ID token has no email")
+    if not any(fnmatch.fnmatch(subject, p) for p in config["allowed_emails"]):
+        raise _denied("Access denied: GCP service account not allowed")
+
+
+def azure(config: dict[str, Any], token: str, _: str) -> None:
+    _verify_jwt(token, config["keys"], config["resource"], "Azure")
+
+
+def oidc(config: dict[str, Any], token: str, _: str) -> None:
+    claims = _verify_jwt(token, config["keys"], config["audience"], "OIDC")
+    if config["issuer"] is not None and claims.get("iss") != config["issuer"]:
+        raise _denied("Access denied: OIDC token issuer mismatch")
+    if config["subject"] is not None and not fnmatch.fnmatch(
+        str(claims.get("sub", "")), config["subject"]
+    ):
+        raise _denied("Access denied: OIDC subject not allowed")
+
+
+def jwt(config: dict[str, Any], token: str, _: str) -> None:
+    _verify_jwt(token, config["keys"], config["audience"], "JWT")
+
+
+def _identity_uuid(value: str) -> str | None:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return "Identity ID must be a valid UUID"
+    return None
+
+
+def _present(message: str) -> Callable[[str], str | None]:
+    return lambda value: None if value.strip() else message
+
+
+_LDAP_BODY = {
+    "identityId": F("str", required=True, check=_identity_uuid),
+    "username": F("str", required=True, check=_present("Username is required")),
+    "password": F("str", required=True, trim=False, check=_present("Password is required")),
+    **_ORG,
+}
+
+
+async def ldap(request: web.Request) -> web.Response:
+    ctx = context_of(request)
+    body = validate(await ctx.body(request), _LDAP_BODY)
+    config = config_for(ctx, "ldap", body["identityId"])
+    if config["users"].get(body["username"]) != body["password"]:
+        raise _denied("Invalid credentials")
+    return issue(ctx)
+
+
+_AWS_BODY = {
+    "identityId": F("str", required=True),
+    "iamHttpRequestMethod": F("str", default="POST"),
+    "iamRequestBody": F("str", required=True),
+    "iamRequestHeaders": F("str", required=True),
+    **_ORG,
+}
+
+
+async def aws(request: web.Request) -> web.Response:
+    ctx = context_of(request)
+    body = validate(await ctx.body(request), _AWS_BODY)
+    config = config_for(ctx, "aws", body["identityId"])
+    try:
+        iam_body = base64.b64decode(body["iamRequestBody"], validate=True).decode()
+        headers = json.loads(base64.b64decode(body["iamRequestHeaders"], validate=True))
+    except ValueError:
+        raise ApiError(400, "Invalid AWS request encoding", "BadRequest") from None
+    if not isinstance(headers, dict):
+        raise ApiError(400, "Invalid AWS request headers", "BadRequest")
+    headers = {str(k): str(v) for k, v in headers.items()}
+    authorization = headers.get("Authorization") or headers.get("authorization") or ""
+    credential = _CREDENTIAL.search(authorization)
+    region = credential.group(3) if credential else ""
+    if not (1 <= len(region) <= 20 and re.fullmatch(r"[a-z0-9-]+", region)):
+        raise ApiError(400, "Invalid AWS region", "BadRequest")
+    assert credential is not None
+    principal = config["principals"].get(credential.group(1))
+    if principal is None or not _verify_sigv4(
+        headers, iam_body, region, principal["secret_key"], authorization
+    ):
+        # The real server forwards the request to STS, which refuses it.
+        raise _denied("Access denied: AWS STS rejected the signed request")
+    if (
+        config["allowed_account_ids"]
+        and principal["account_id"] not in config["allowed_account_ids"]
+    ):
+        raise _denied("Access denied: AWS account ID not allowed.")
+    if not any(fnmatch.fnmatch(principal["arn"], p) for p in config["allowed_arns"]):
+        raise _denied(
+            f"Access denied: AWS principal ARN not allowed. [principal-arn={principal['arn']}]"
         )
-        return ctx.json(token_response(ctx, record, record.ttl))
+    return issue(ctx)
 
-    def jwt_login(
-        method: str, check: Callable[[dict[str, Any], str, str], None]
-    ) -> Callable[[web.Request], Any]:
-        async def handler(request: web.Request) -> web.Response:
-            body = validate(await ctx.body(request), _JWT_BODY)
-            config = config_for(method, body["identityId"])
-            check(config, body["jwt"], body["identityId"])
-            return issue()
 
-        return handler
-
-    def kubernetes(config: dict[str, Any], token: str, _: str) -> None:
-        if token not in config["tokens"]:
-            raise _denied("Access denied: Kubernetes token review failed")
-
-    def gcp(config: dict[str, Any], token: str, identity_id: str) -> None:
-        claims = _verify_jwt(token, config["keys"], identity_id, "GCP")
-        if config["type"] == "iam":
-            subject = str(claims.get("sub", ""))
-            if not _GCP_SA.match(subject):
-                raise _denied("Access denied: invalid GCP service account in token")
-        else:
-            subject = str(claims.get("email", ""))
-            if not subject:
-                raise _denied("Access denied: GCP ID token has no email")
-        if not any(fnmatch.fnmatch(subject, p) for p in config["allowed_emails"]):
-            raise _denied("Access denied: GCP service account not allowed")
-
-    def azure(config: dict[str, Any], token: str, _: str) -> None:
-        _verify_jwt(token, config["keys"], config["resource"], "Azure")
-
-    def oidc(config: dict[str, Any], token: str, _: str) -> None:
-        claims = _verify_jwt(token, config["keys"], config["audience"], "OIDC")
-        if config["issuer"] is not None and claims.get("iss") != config["issuer"]:
-            raise _denied("Access denied: OIDC token issuer mismatch")
-        if config["subject"] is not None and not fnmatch.fnmatch(
-            str(claims.get("sub", "")), config["subject"]
-        ):
-            raise _denied("Access denied: OIDC subject not allowed")
-
-    def jwt(config: dict[str, Any], token: str, _: str) -> None:
-        _verify_jwt(token, config["keys"], config["audience"], "JWT")
-
-    async def ldap(request: web.Request) -> web.Response:
-        def identity_uuid(value: str) -> str | None:
-            try:
-                uuid.UUID(value)
-            except ValueError:
-                return "Identity ID must be a valid UUID"
-            return None
-
-        def present(message: str) -> Callable[[str], str | None]:
-            return lambda value: None if value.strip() else message
-
-        body = validate(
-            await ctx.body(request),
-            {
-                "identityId": F("str", required=True, check=identity_uuid),
-                "username": F("str", required=True, check=present("Username is required")),
-                "password": F(
-                    "str", required=True, trim=False, check=present("Password is required")
-                ),
-                **_ORG,
-            },
-        )
-        config = config_for("ldap", body["identityId"])
-        if config["users"].get(body["username"]) != body["password"]:
-            raise _denied("Invalid credentials")
-        return issue()
-
-    async def aws(request: web.Request) -> web.Response:
-        body = validate(
-            await ctx.body(request),
-            {
-                "identityId": F("str", required=True),
-                "iamHttpRequestMethod": F("str", default="POST"),
-                "iamRequestBody": F("str", required=True),
-                "iamRequestHeaders": F("str", required=True),
-                **_ORG,
-            },
-        )
-        config = config_for("aws", body["identityId"])
-        try:
-            iam_body = base64.b64decode(body["iamRequestBody"], validate=True).decode()
-            headers = json.loads(base64.b64decode(body["iamRequestHeaders"], validate=True))
-        except ValueError:
-            raise ApiError(400, "Invalid AWS request encoding", "BadRequest") from None
-        if not isinstance(headers, dict):
-            raise ApiError(400, "Invalid AWS request headers", "BadRequest")
-        headers = {str(k): str(v) for k, v in headers.items()}
-        authorization = headers.get("Authorization") or headers.get("authorization") or ""
-        credential = _CREDENTIAL.search(authorization)
-        region = credential.group(3) if credential else ""
-        if not (1 <= len(region) <= 20 and re.fullmatch(r"[a-z0-9-]+", region)):
-            raise ApiError(400, "Invalid AWS region", "BadRequest")
-        assert credential is not None
-        principal = config["principals"].get(credential.group(1))
-        if principal is None or not _verify_sigv4(
-            headers, iam_body, region, principal["secret_key"], authorization
-        ):
-            # The real server forwards the request to STS, which refuses it.
-            raise _denied("Access denied: AWS STS rejected the signed request")
-        if (
-            config["allowed_account_ids"]
-            and principal["account_id"] not in config["allowed_account_ids"]
-        ):
-            raise _denied("Access denied: AWS account ID not allowed.")
-        if not any(fnmatch.fnmatch(principal["arn"], p) for p in config["allowed_arns"]):
-            raise _denied(
-                f"Access denied: AWS principal ARN not allowed. [principal-arn={principal['arn']}]"
-            )
-        return issue()
-
+def add_auth_method_routes(app: web.Application) -> None:
     r = app.router
     r.add_post("/api/v1/auth/aws-auth/login", aws)
     r.add_post("/api/v1/auth/kubernetes-auth/login", jwt_login("kubernetes", kubernetes))

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
-import re
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
 import attrs
 from aiohttp import web
+from anyio.from_thread import start_blocking_portal
 
 from ._app import SWEEPER_KEY, build_app
-from ._context import COMPAT_MODES, Compat, Context, ServerConfig, normalize_path
-from ._faults import Fault, FaultPlan
+from ._context import COMPAT_MODES, Compat, Context, ServerConfig
+from ._control import ServerControl
+from ._faults import FaultPlan
 from ._ratelimit import RateLimitMode
-from ._state import SecretRecord, SecretVersion, ServerState, new_id
+from ._state import ServerState, server_clock_offset
 
 __all__ = ["EmbeddedServer", "ServerControl", "ServerInfo"]
 
@@ -46,268 +45,13 @@ class ServerInfo:
         }
 
 
-class ServerControl:
-    """Faults, clocks and counters of a running embedded server. Safe from any thread."""
-
-    def __init__(self, ctx: Context, server: EmbeddedServer) -> None:
-        self._ctx = ctx
-        self._server = server
-
-    def _add(
-        self, kind: Any, count: int, path: str | None, method: str | None, **extra: Any
-    ) -> None:
-        self._ctx.faults.add(
-            Fault(
-                kind=kind,
-                remaining=count,
-                path=re.compile(path) if path else None,
-                method=method.upper() if method else None,
-                **extra,
-            )
-        )
-
-    def fail_next(
-        self,
-        count: int = 1,
-        *,
-        status: int = 503,
-        retry_after: str | None = None,
-        path: str | None = None,
-        method: str | None = None,
-    ) -> None:
-        """Answer the next ``count`` matching requests with ``status`` (``path`` is a regex)."""
-        self._add("status", count, path, method, status=status, retry_after=retry_after)
-
-    def delay_next(
-        self, count: int = 1, *, seconds: float, path: str | None = None, method: str | None = None
-    ) -> None:
-        """Hold the next ``count`` matching requests for ``seconds`` before answering."""
-        self._add("delay", count, path, method, delay=seconds)
-
-    def drop_next(
-        self, count: int = 1, *, path: str | None = None, method: str | None = None
-    ) -> None:
-        """Send half of the next ``count`` matching responses, then cut the connection."""
-        self._add("drop", count, path, method)
-
-    def clear_faults(self) -> None:
-        self._ctx.faults.clear()
-
-    def expire_all_tokens(self) -> int:
-        """Make every access token issued so far expired, as if its TTL had run out."""
-        return self._ctx.state.expire_all_tokens()
-
-    def create_access_token(self, *, ttl: int = 0, max_ttl: int = 0) -> str:
-        """Issue a token-auth token (``ttl=0``: no expiry) for the seeded identity."""
-        state = self._ctx.state
-        record = state.issue_token(state.identity, ttl=ttl, max_ttl=max_ttl)
-        return state.sign_token(record, None)
-
-    def set_token_ttls(self, access_token_ttl: int, access_token_max_ttl: int) -> None:
-        """Change the TTLs the seeded identity's next logins get."""
-        self._ctx.state.identity.access_token_ttl = access_token_ttl
-        self._ctx.state.identity.access_token_max_ttl = access_token_max_ttl
-
-    # -- login methods beyond Universal Auth: what the identity is configured to accept --
-    def configure_aws_auth(
-        self,
-        *,
-        access_key_id: str,
-        secret_access_key: str,
-        account_id: str = "123456789012",
-        arn: str = "arn:aws:iam::123456789012:user/sdk-test",
-        allowed_principal_arns: Iterable[str] = ("*",),
-        allowed_account_ids: Iterable[str] = (),
-    ) -> None:
-        """Accept SigV4-signed STS requests from this AWS key (standing in for STS)."""
-        self._ctx.state.auth_methods["aws"] = {
-            "principals": {
-                access_key_id: {
-                    "secret_key": secret_access_key,
-                    "account_id": account_id,
-                    "arn": arn,
-                }
-            },
-            "allowed_arns": list(allowed_principal_arns),
-            "allowed_account_ids": list(allowed_account_ids),
-        }
-
-    def configure_kubernetes_auth(self, *, valid_tokens: Iterable[str]) -> None:
-        """Accept these service-account tokens (standing in for a TokenReview)."""
-        self._ctx.state.auth_methods["kubernetes"] = {"tokens": set(valid_tokens)}
-
-    def configure_gcp_auth(
-        self,
-        *,
-        public_keys: Iterable[str],
-        type: str = "gce",
-        allowed_emails: Iterable[str] = ("*",),
-    ) -> None:
-        """Accept GCP tokens (``type`` "gce" or "iam") signed by these RSA public keys."""
-        if type not in ("gce", "iam"):
-            raise ValueError("type must be 'gce' or 'iam'")
-        self._ctx.state.auth_methods["gcp"] = {
-            "keys": list(public_keys),
-            "type": type,
-            "allowed_emails": list(allowed_emails),
-        }
-
-    def configure_azure_auth(
-        self, *, public_keys: Iterable[str], resource: str = "https://management.azure.com/"
-    ) -> None:
-        """Accept Azure managed-identity tokens signed by these keys for ``resource``."""
-        self._ctx.state.auth_methods["azure"] = {"keys": list(public_keys), "resource": resource}
-
-    def configure_oidc_auth(
-        self,
-        *,
-        public_keys: Iterable[str],
-        audience: str,
-        issuer: str | None = None,
-        subject: str | None = None,
-    ) -> None:
-        """Accept OIDC ID tokens signed by these keys (``subject`` may use wildcards)."""
-        self._ctx.state.auth_methods["oidc"] = {
-            "keys": list(public_keys),
-            "audience": audience,
-            "issuer": issuer,
-            "subject": subject,
-        }
-
-    def configure_jwt_auth(
-        self, *, public_keys: Iterable[str], audience: str | None = None
-    ) -> None:
-        """Accept JWTs signed by these keys (and for ``audience`` when given)."""
-        self._ctx.state.auth_methods["jwt"] = {"keys": list(public_keys), "audience": audience}
-
-    def configure_ldap_auth(self, *, users: Mapping[str, str]) -> None:
-        """Accept these LDAP usernames and passwords."""
-        self._ctx.state.auth_methods["ldap"] = {"users": dict(users)}
-
-    def require_approval(self, environment: str, path: str = "/") -> None:
-        """Hold writes to this folder for change approval (the server answers ``{approval}``)."""
-        self._ctx.state.approval_paths.add((environment, normalize_path(path)))
-
-    @property
-    def requests(self) -> dict[str, int]:
-        """Requests served so far by route: ``{"GET /api/v4/secrets/{name}": 3, ...}``."""
-        return dict(self._ctx.faults.requests)
-
-    def request_count(self, route: str) -> int:
-        return self._ctx.faults.requests.get(route, 0)
-
-    @property
-    def faults_injected(self) -> dict[str, int]:
-        return dict(self._ctx.faults.injected)
-
-    def reset_counts(self) -> None:
-        self._ctx.faults.reset_counts()
-
-    @property
-    def not_modified(self) -> int:
-        """How many conditional requests were answered 304 (ETag matched)."""
-        return self.request_count("304 Not Modified")
-
-    @property
-    def rate_limited(self) -> int:
-        """How many requests the emulated Cloud rate limiter refused with 429."""
-        return self._ctx.limiter.refused
-
-    @property
-    def active_leases(self) -> int:
-        return len(self._ctx.state.leases)
-
-    async def sweep_leases(self) -> int:
-        """Revoke expired leases now (the sweeper also does it every ``sweep_interval``)."""
-        return await self._server.app[SWEEPER_KEY].sweep()
-
-    async def restart(self) -> None:
-        """Stop listening and listen again on the same port, keeping all state."""
-        await self._server.restart()
-
-    # -- blocking helpers for tests that drive a server started with run_in_thread() --
-    def seed(
-        self,
-        secrets: Mapping[str, str] | None = None,
-        *,
-        environment: str = "dev",
-        path: str = "/",
-        folders: Iterable[str] = (),
-    ) -> None:
-        """Put shared secrets at ``path`` (created with its parents) and create ``folders``
-        (absolute paths), straight into the server's state: no request, no counter moves.
-        A secret of the same name at that path is replaced."""
-        state = self._ctx.state
-        if environment not in state.environments:
-            raise ValueError(
-                f"environment {environment!r} does not exist; "
-                f"the server has {', '.join(state.environments)}"
-            )
-        base = normalize_path(path)
-        items = dict(secrets or {})
-        for key, value in items.items():
-            if not isinstance(key, str) or not key or not isinstance(value, str):
-                raise ValueError(f"seed secrets must map names to strings (got {key!r})")
-
-        def apply() -> None:
-            for folder in (base, *folders):
-                state.ensure_folder(environment, normalize_path(folder))
-            bucket = state.secrets_at(environment, base)
-            for key, value in items.items():
-                bucket[(key, "shared", None)] = SecretRecord(
-                    id=new_id(),
-                    key=key,
-                    env=environment,
-                    path=base,
-                    type="shared",
-                    owner_id=None,
-                    value=value,
-                    history=[SecretVersion(1, value, "")],
-                )
-
-        self._on_loop(apply)
-
-    def stop(self) -> None:
-        """Stop listening (clients get connection refused), keeping all state. Blocking."""
-        self._on_loop(self._server._stop_listening)
-
-    def start(self) -> None:
-        """Listen again on the same port after ``stop()``. Blocking."""
-        self._on_loop(self._server._resume_listening)
-
-    @property
-    def listening(self) -> bool:
-        return self._server._site is not None
-
-    def _on_loop(self, action: Callable[[], Any]) -> None:
-        """Run ``action`` (a function or coroutine function) on the serving loop, and wait."""
-        loop = self._server.loop
-        try:
-            current = asyncio.get_running_loop()
-        except RuntimeError:
-            current = None
-        if loop is None or not loop.is_running() or current is loop:
-            if inspect.iscoroutinefunction(action):
-                raise RuntimeError(
-                    "blocking control needs a server started with run_in_thread(); "
-                    "in async code use `await server.stop()` / `await server.restart()`"
-                )
-            action()  # no other thread touches the state: plain call is safe
-            return
-
-        async def run() -> None:
-            result = action()
-            if inspect.isawaitable(result):
-                await result
-
-        asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=30)
-
-
 class EmbeddedServer:
     """An Infisical-compatible server on loopback, for tests and demos.
 
     Use as ``async with EmbeddedServer() as server:`` (then ``server.info`` and
-    ``server.control``), or `run_in_thread()` from synchronous code.
+    ``server.control``), or `run_in_thread()` from synchronous code. ``server.control`` is
+    blocking and safe from any thread; the async methods here (`restart`, `stop_listening`,
+    `resume_listening`, `sweep_leases`) are for code running on the serving loop.
 
     ``compat`` picks the server generation to answer like: ``"current"`` (upstream),
     ``"2025"`` (June 2025: v3 secrets, v1 folders, /workspace project routes, KMS refused
@@ -356,7 +100,7 @@ class EmbeddedServer:
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
-        """The loop serving requests, once started by `run_in_thread()`."""
+        """The loop serving requests, once started (the caller's, or `run_in_thread()`'s)."""
 
     @property
     def info(self) -> ServerInfo:
@@ -374,6 +118,7 @@ class EmbeddedServer:
         )
 
     async def start(self) -> ServerInfo:
+        self.loop = asyncio.get_running_loop()
         self._runner = web.AppRunner(
             self.app, access_log=None, handle_signals=False, shutdown_timeout=1.0
         )
@@ -390,7 +135,13 @@ class EmbeddedServer:
         sockets: list[Any] = list(getattr(server, "sockets", None) or [])
         self.port = int(sockets[0].getsockname()[1])
 
-    async def _stop_listening(self) -> None:
+    @property
+    def listening(self) -> bool:
+        """Whether the server accepts connections (false after `stop_listening`)."""
+        return self._site is not None
+
+    async def stop_listening(self) -> None:
+        """Stop listening (clients get connection refused), keeping all state."""
         if self._site is not None:
             await self._site.stop()
             self._site = None
@@ -400,22 +151,34 @@ class EmbeddedServer:
             for connection in list(self._runner.server.connections):
                 connection.force_close()
 
-    async def _resume_listening(self) -> None:
+    async def resume_listening(self) -> None:
+        """Listen again on the same port after `stop_listening`."""
         if self._runner is None:
             raise RuntimeError("the server is not running")
         if self._site is None:
             await self._listen()
 
     async def restart(self) -> None:
+        """Stop listening and listen again on the same port, keeping all state."""
         if self._site is not None:
             await self._site.stop()
         await self._listen()
 
+    async def sweep_leases(self) -> int:
+        """Revoke expired leases now (the sweeper also does it every ``sweep_interval``)."""
+        token = server_clock_offset.set(self.config.clock_offset)  # judge expiry by our clock
+        try:
+            return await self.app[SWEEPER_KEY].sweep()
+        finally:
+            server_clock_offset.reset(token)
+
     async def stop(self) -> None:
+        """Shut the server down: listener, connections and the lease sweeper."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
             self._site = None
+        self.loop = None
 
     async def __aenter__(self) -> EmbeddedServer:
         await self.start()
@@ -431,32 +194,14 @@ class EmbeddedServer:
 
     @contextlib.contextmanager
     def run_in_thread(self) -> Iterator[EmbeddedServer]:
-        """Serve from a background thread with its own event loop (for blocking callers)."""
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-        failure: list[BaseException] = []
+        """Serve from a background thread with its own event loop (for blocking callers).
 
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
+        The thread is anyio's blocking portal (a daemon thread, joined on exit), the same
+        machinery the blocking client runs on; ``server.control`` drives it from any thread.
+        """
+        with start_blocking_portal(name="infisical-embedded-server") as portal:
+            portal.call(self.start)
             try:
-                loop.run_until_complete(self.start())
-            except BaseException as exc:  # surfaced to the caller below
-                failure.append(exc)
-                started.set()
-                return
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop())
-            loop.close()
-
-        thread = threading.Thread(target=serve, name="infisical-embedded-server", daemon=True)
-        thread.start()
-        started.wait()
-        if failure:
-            raise failure[0]
-        self.loop = loop
-        try:
-            yield self
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=10)
+                yield self
+            finally:
+                portal.call(self.stop)

@@ -5,16 +5,20 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "DynamicSecretRecord",
     "FolderRecord",
     "Identity",
+    "KmsKey",
     "LeaseRecord",
+    "SecretChange",
+    "SecretChangeKind",
     "SecretRecord",
     "ServerState",
     "TokenRecord",
@@ -115,6 +119,22 @@ class SecretRecord:
     history: list[SecretVersion] = field(default_factory=list)
 
 
+SecretChangeKind = Literal["created", "updated", "deleted"]
+
+
+@dataclass(frozen=True)
+class SecretChange:
+    """One secret written: what listeners of `ServerState.add_secret_listener` receive."""
+
+    env: str
+    path: str
+    key: str
+    kind: SecretChangeKind
+    type: str = "shared"
+    previous_key: str | None = None
+    """The name before a rename (``kind`` is then "updated" and ``key`` the new name)."""
+
+
 @dataclass
 class ImportRecord:
     id: str
@@ -159,6 +179,23 @@ class LeaseRecord:
     updated_at: datetime = field(default_factory=now_utc)
 
 
+@dataclass
+class KmsKey:
+    """A KMS key; ``material`` is the AES key bytes or a cryptography private key."""
+
+    id: str
+    name: str
+    project_id: str
+    key_usage: str
+    algorithm: str
+    material: Any
+    description: str | None = None
+    is_disabled: bool = False
+    version: int = 1
+    created_at: datetime = field(default_factory=now_utc)
+    updated_at: datetime = field(default_factory=now_utc)
+
+
 class ServerState:
     """Everything the server knows. Single-threaded: touched only from the server's loop."""
 
@@ -176,6 +213,7 @@ class ServerState:
         self.project_id = new_id()
         self.project_slug = "sdk-test-project"
         self.project_name = "SDK test project"
+        self.project_created_at = now_utc()
         self.identity = Identity(
             id=new_id(),
             name="sdk-test-identity",
@@ -205,11 +243,13 @@ class ServerState:
         self.tags: dict[str, dict[str, Any]] = {}
         self.dynamic_secrets: dict[tuple[str, str, str], DynamicSecretRecord] = {}
         self.leases: dict[str, LeaseRecord] = {}
+        self.kms_keys: dict[str, KmsKey] = {}
         self.tokens: dict[str, TokenRecord] = {}
         self._verified: dict[str, tuple[str, float | None]] = {}
         self.approval_paths: set[tuple[str, str]] = set()
         self.auth_methods: dict[str, dict[str, Any]] = {}
         """Login methods configured on the identity, by method name (see ServerControl)."""
+        self._secret_listeners: list[Callable[[SecretChange], None]] = []
 
     # -- tokens ---------------------------------------------------------------------------
     def sign_token(self, record: TokenRecord, exp: float | None) -> str:
@@ -287,3 +327,66 @@ class ServerState:
 
     def secrets_at(self, env: str, path: str) -> dict[tuple[str, str, str | None], SecretRecord]:
         return self.secrets.setdefault((env, path), {})
+
+    # -- secret writes: every change goes through these, so listeners see all of them ------
+    def add_secret_listener(self, listener: Callable[[SecretChange], None]) -> Callable[[], None]:
+        """Call ``listener`` (on the server's loop) after every secret write; returns a
+        function that removes it."""
+        self._secret_listeners.append(listener)
+        return lambda: self._secret_listeners.remove(listener)
+
+    def notify_secret_change(self, change: SecretChange) -> None:
+        """The one place a secret write is announced (creates, updates, renames, deletes)."""
+        for listener in list(self._secret_listeners):
+            listener(change)
+
+    def put_secret(self, record: SecretRecord, *, kind: SecretChangeKind = "created") -> None:
+        """Store ``record`` under its name, type and owner (replacing one stored there)."""
+        self.secrets_at(record.env, record.path)[(record.key, record.type, record.owner_id)] = (
+            record
+        )
+        self.notify_secret_change(
+            SecretChange(record.env, record.path, record.key, kind, record.type)
+        )
+
+    def seed_secrets(self, env: str, path: str, values: dict[str, str]) -> None:
+        """Store shared secrets at an existing folder as version 1, replacing any of the
+        same name (a test's fixture data, not an API write)."""
+        bucket = self.secrets_at(env, path)
+        for key, value in values.items():
+            kind: SecretChangeKind = "updated" if (key, "shared", None) in bucket else "created"
+            record = SecretRecord(
+                id=new_id(),
+                key=key,
+                env=env,
+                path=path,
+                type="shared",
+                owner_id=None,
+                value=value,
+                history=[SecretVersion(1, value, "")],
+            )
+            self.put_secret(record, kind=kind)
+
+    def rename_secret(self, record: SecretRecord, new_key: str) -> None:
+        """Move ``record`` to ``new_key`` in its folder (the caller announces the update)."""
+        bucket = self.secrets_at(record.env, record.path)
+        del bucket[(record.key, record.type, record.owner_id)]
+        record.key = new_key
+        bucket[(record.key, record.type, record.owner_id)] = record
+
+    def remove_secret(self, record: SecretRecord) -> None:
+        del self.secrets_at(record.env, record.path)[(record.key, record.type, record.owner_id)]
+        self.notify_secret_change(
+            SecretChange(record.env, record.path, record.key, "deleted", record.type)
+        )
+
+    def remove_folder_tree(self, env: str, path: str) -> None:
+        """Delete the folder at ``path``, its subfolders and every secret in them."""
+        prefix = path + "/"
+        for key in [
+            k for k in self.folders if k[0] == env and (k[1] == path or k[1].startswith(prefix))
+        ]:
+            del self.folders[key]
+            for record in list(self.secrets.get(key, {}).values()):
+                self.remove_secret(record)
+            self.secrets.pop(key, None)

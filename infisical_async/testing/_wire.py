@@ -112,83 +112,89 @@ def validate(
     return out
 
 
-def _coerce(name: str, value: Any, spec: F, query: bool) -> tuple[Any] | dict[str, Any]:
-    kind = spec.kind
-    if kind == "any":
-        return (value,)
-    if kind == "flag":  # zod enum(["true", "false"]) on query strings
-        if value not in ("true", "false"):
+def _coerce_flag(name: str, value: Any, spec: F, query: bool) -> tuple[Any] | dict[str, Any]:
+    if value not in ("true", "false"):
+        return _issue(
+            name,
+            f"Invalid enum value. Expected 'true' | 'false', received '{value}'",
+            "invalid_enum_value",
+            received=value,
+            options=["true", "false"],
+        )
+    return (value == "true",)
+
+
+def _coerce_int(name: str, value: Any, spec: F, query: bool) -> tuple[Any] | dict[str, Any]:
+    if query and isinstance(value, str):
+        try:
+            return (int(value),)
+        except ValueError:
             return _issue(
                 name,
-                f"Invalid enum value. Expected 'true' | 'false', received '{value}'",
-                "invalid_enum_value",
-                received=value,
-                options=["true", "false"],
-            )
-        return (value == "true",)
-    if kind == "int":
-        if query and isinstance(value, str):
-            try:
-                return (int(value),)
-            except ValueError:
-                return _issue(
-                    name,
-                    "Expected number, received nan",
-                    "invalid_type",
-                    expected="number",
-                    received="nan",
-                )
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return _issue(
-                name,
-                f"Expected number, received {_received(value)}",
+                "Expected number, received nan",
                 "invalid_type",
                 expected="number",
-                received=_received(value),
+                received="nan",
             )
-        return (value,)
-    if kind == "bool":
-        if query and value in ("true", "false"):
-            return (value == "true",)
-        if not isinstance(value, bool):
-            return _issue(
-                name,
-                f"Expected boolean, received {_received(value)}",
-                "invalid_type",
-                expected="boolean",
-                received=_received(value),
-            )
-        return (value,)
-    if kind == "list":
-        if not isinstance(value, list):
-            return _issue(
-                name,
-                f"Expected array, received {_received(value)}",
-                "invalid_type",
-                expected="array",
-                received=_received(value),
-            )
-        if spec.min_len is not None and len(value) < spec.min_len:
-            return _issue(
-                name,
-                f"Array must contain at least {spec.min_len} element(s)",
-                "too_small",
-                minimum=spec.min_len,
-                type="array",
-                inclusive=True,
-            )
-        return (value,)
-    if kind == "dict":
-        if not isinstance(value, dict):
-            return _issue(
-                name,
-                f"Expected object, received {_received(value)}",
-                "invalid_type",
-                expected="object",
-                received=_received(value),
-            )
-        return (value,)
-    # str
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return _issue(
+            name,
+            f"Expected number, received {_received(value)}",
+            "invalid_type",
+            expected="number",
+            received=_received(value),
+        )
+    return (value,)
+
+
+def _coerce_bool(name: str, value: Any, spec: F, query: bool) -> tuple[Any] | dict[str, Any]:
+    if query and value in ("true", "false"):
+        return (value == "true",)
+    if not isinstance(value, bool):
+        return _issue(
+            name,
+            f"Expected boolean, received {_received(value)}",
+            "invalid_type",
+            expected="boolean",
+            received=_received(value),
+        )
+    return (value,)
+
+
+def _coerce_list(name: str, value: Any, spec: F, query: bool) -> tuple[Any] | dict[str, Any]:
+    if not isinstance(value, list):
+        return _issue(
+            name,
+            f"Expected array, received {_received(value)}",
+            "invalid_type",
+            expected="array",
+            received=_received(value),
+        )
+    if spec.min_len is not None and len(value) < spec.min_len:
+        return _issue(
+            name,
+            f"Array must contain at least {spec.min_len} element(s)",
+            "too_small",
+            minimum=spec.min_len,
+            type="array",
+            inclusive=True,
+        )
+    return (value,)
+
+
+def _coerce_dict(name: str, value: Any, spec: F, query: bool) -> tuple[Any] | dict[str, Any]:
+    if not isinstance(value, dict):
+        return _issue(
+            name,
+            f"Expected object, received {_received(value)}",
+            "invalid_type",
+            expected="object",
+            received=_received(value),
+        )
+    return (value,)
+
+
+def _coerce_str(name: str, value: Any, spec: F, query: bool) -> tuple[Any] | dict[str, Any]:
     if not isinstance(value, str):
         return _issue(
             name,
@@ -227,3 +233,23 @@ def _coerce(name: str, value: Any, spec: F, query: bool) -> tuple[Any] | dict[st
             inclusive=True,
         )
     return (value,)
+
+
+def _coerce_any(name: str, value: Any, spec: F, query: bool) -> tuple[Any] | dict[str, Any]:
+    return (value,)
+
+
+_COERCERS = {
+    "any": _coerce_any,
+    "flag": _coerce_flag,
+    "int": _coerce_int,
+    "bool": _coerce_bool,
+    "list": _coerce_list,
+    "dict": _coerce_dict,
+    "str": _coerce_str,
+}
+
+
+def _coerce(name: str, value: Any, spec: F, query: bool) -> tuple[Any] | dict[str, Any]:
+    """``(value,)`` coerced to the field's kind, or the zod issue describing why not."""
+    return _COERCERS[spec.kind](name, value, spec, query)

@@ -10,7 +10,9 @@ Registered through the ``pytest11`` entry point, so installing the package is en
     def test_from_env(infisical_env):         # INFISICAL_* variables point at a server
         client = InfisicalClient.from_env()
 
-Servers run in a background thread, so they serve async and blocking clients alike.
+Servers run in a background thread, so they serve async and blocking clients alike, and
+``infisical_server.control`` is blocking and safe from any thread: ``restart()``,
+``stop()``/``start()`` and ``sweep_leases()`` work from plain (sync) tests and fixtures.
 ``infisical_server`` is fresh for each test; ``infisical_module_server`` and
 ``infisical_session_server`` are shared, with faults, counters and a stopped listener reset
 before each test that uses them (their secrets and leases stay). The compat mode

@@ -183,7 +183,7 @@ async def test_server_restarted_on_the_same_port(
 
     async def restart(i: int) -> None:
         if i in (50, 100, 150):
-            await server.control.restart()
+            await server.restart()
 
     outcome = await run(200, lambda i: client.secrets.get("KEY"), between=restart)
     record("server restarted on the same port (3 times)", outcome, server, faults=3)

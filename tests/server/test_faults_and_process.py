@@ -60,7 +60,7 @@ async def test_control_endpoint_and_counters(raw: Raw) -> None:
 
 async def test_restart_on_the_same_port_keeps_state(raw: Raw) -> None:
     port = raw.server.port
-    await raw.server.control.restart()
+    await raw.server.restart()
     assert raw.server.port == port
     status, _, _ = await raw.call("GET", f"/api/v1/workspace/{raw.info.project_id}")
     assert status == 200  # the token issued before the restart still works
