@@ -28,7 +28,7 @@ from ._constants import (
 from ._env import options_from_env as options_from_env
 from ._generations import ApiGenerations
 from ._namespace import Namespace, forget_namespaces
-from ._pacing import shared_pacer
+from ._pacing import PacingScope, shared_pacer
 from ._retry import RetryMode
 from ._sync_hints import async_only
 from ._transport import Revalidation, Transport
@@ -125,6 +125,10 @@ class AsyncInfisicalClient:
         pace_rate_limits: Follow the server's ``x-ratelimit-*`` headers (Infisical Cloud):
             wait for a spent window instead of sending into a 429, or raise
             ``RateLimitError`` at once when the wait would pass the call's deadline.
+            ``"host"`` (default) shares what the server said among every process of this
+            host and user (a small file in the temporary directory, written only once a
+            server reports limits), ``"process"`` among the clients of this process,
+            ``"off"`` sends every request as it comes.
     """
 
     secrets = Namespace(AsyncSecrets)
@@ -157,7 +161,7 @@ class AsyncInfisicalClient:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         min_ttl: timedelta = timedelta(milliseconds=MIN_TTL_MS),
         coalesce_reads: bool = True,
-        pace_rate_limits: bool = True,
+        pace_rate_limits: PacingScope = "host",
     ) -> None:
         if not isinstance(max_retries, int) or max_retries < 0:
             raise InvalidArgumentError("max_retries", "must be a non-negative integer")
@@ -167,6 +171,8 @@ class AsyncInfisicalClient:
             raise InvalidArgumentError("stale_if_error", "must be >= 0 and needs cache_ttl > 0")
         if retry_delay < 0:
             raise InvalidArgumentError("retry_delay", "must be >= 0")
+        if pace_rate_limits not in ("host", "process", "off"):
+            raise InvalidArgumentError("pace_rate_limits", "must be 'host', 'process' or 'off'")
         base_url = _normalise_site_url(site_url or _site_url_from_env() or DEFAULT_SITE_URL)
         transport = Transport(
             base_url=base_url,
@@ -179,7 +185,7 @@ class AsyncInfisicalClient:
             trust_env=trust_env,
             max_response_bytes=max_response_bytes,
             retry_delay=retry_delay,
-            pacer=shared_pacer(base_url) if pace_rate_limits else None,
+            pacer=shared_pacer(base_url, pace_rate_limits),
         )
         self._state = ClientState(
             defaults=ClientDefaults(
@@ -391,6 +397,8 @@ class AsyncInfisicalClient:
             )
 
     def __repr__(self) -> str:
+        if not hasattr(self, "_state"):  # __init__ refused its arguments
+            return "AsyncInfisicalClient(<not initialised>)"
         return (
             f"AsyncInfisicalClient(site_url={self.site_url!r}, "
             f"project_id={self.project_id!r}, environment={self.environment!r})"

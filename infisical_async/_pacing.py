@@ -10,20 +10,33 @@ grows it by half. Once its share of a window is spent, a client waits for the ne
 window, plus a random tenth of a window so that a fleet does not stampede at the edge.
 Self-hosted servers send no such headers: nothing is ever paced.
 
-The server counts by address, not by client: every client of one process that talks to the
-same site shares one ``Pacer`` (``shared_pacer``), so fifty clients in a worker are one
-participant of the fleet, not fifty strangers guessing at each other's requests.
+The server counts by address, not by client. By default every process of the host (for
+one user) shares one record per site (``HostPacer``: a small file under a lock), so the
+twenty workers of a gunicorn app are one participant of the fleet, not twenty strangers
+guessing at each other's requests; ``"process"`` shares it among the clients of one
+process only.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
 import random
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Literal
 
-__all__ = ["Pacer", "shared_pacer"]
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["HostPacer", "Pacer", "PacingScope", "host_pacer_path", "shared_pacer"]
 
 JITTER_FRACTION = 0.1
 """Spread the requests that waited for a window over this fraction of the next one."""
@@ -49,9 +62,26 @@ class _Bucket:
         blind into a new window. Halved by every 429 (the fleet asked for more than the
         window holds), grown by half by every answer that was not one."""
 
+    def to_json(self) -> list[float | int | None]:
+        return [self.allowance, self.resets_at, self.window, self.share]
+
+    @classmethod
+    def from_json(cls, value: object) -> _Bucket | None:
+        if not (isinstance(value, list) and len(value) == 4):
+            return None
+        allowance, resets_at, window, share = value
+        if not all(isinstance(v, (int, float)) for v in (resets_at, window, share)) or not (
+            allowance is None or isinstance(allowance, int)
+        ):
+            return None
+        bucket = cls(float(resets_at), max(float(window), 1.0))
+        bucket.allowance = allowance
+        bucket.share = min(max(float(share), MIN_SHARE), 1.0)
+        return bucket
+
 
 class Pacer:
-    """Per route bucket: the server's budget, this client's share of it, the window."""
+    """Per route bucket: the server's budget, this process's share of it, the window."""
 
     def __init__(
         self,
@@ -68,13 +98,25 @@ class Pacer:
     def reserve(self, bucket: str) -> float:
         """Seconds to wait before sending on ``bucket`` (0: send now, and it is counted)."""
         with self._lock:
-            return self._reserve(bucket)
+            return self._reserve(self._buckets, bucket)
 
-    def _reserve(self, bucket: str) -> float:
-        state = self._buckets.get(bucket)
+    def observe(self, bucket: str, status: int, headers: Mapping[str, str]) -> None:
+        """Take the budget an answer reports (nothing when it reports none)."""
+        remaining = _count(headers.get("x-ratelimit-remaining"))
+        reset = _count(headers.get("x-ratelimit-reset"))
+        if remaining is None or reset is None:
+            return
+        with self._lock:
+            self._observe(self._buckets, bucket, status, remaining, reset)
+
+    def _reserve(self, buckets: dict[str, _Bucket], bucket: str) -> float:
+        state = buckets.get(bucket)
         if state is None:
             return 0.0
         now = self._clock()
+        if state.resets_at - now > state.window:
+            # Never more than a window ahead: a stale record (another boot's clock).
+            state.resets_at = now
         if now >= state.resets_at:  # a new window: its budget is unknown until an answer
             elapsed = now - state.resets_at
             state.resets_at += (elapsed // state.window + 1) * state.window
@@ -92,22 +134,15 @@ class Pacer:
     def _until_next_window(self, state: _Bucket, now: float) -> float:
         return state.resets_at - now + self._rng() * JITTER_FRACTION * state.window
 
-    def observe(self, bucket: str, status: int, headers: Mapping[str, str]) -> None:
-        """Take the budget an answer reports (nothing when it reports none)."""
-        remaining = _count(headers.get("x-ratelimit-remaining"))
-        reset = _count(headers.get("x-ratelimit-reset"))
-        if remaining is None or reset is None:
-            return
-        with self._lock:
-            self._observe(bucket, status, remaining, reset)
-
-    def _observe(self, bucket: str, status: int, remaining: int, reset: int) -> None:
+    def _observe(
+        self, buckets: dict[str, _Bucket], bucket: str, status: int, remaining: int, reset: int
+    ) -> None:
         now = self._clock()
-        state = self._buckets.get(bucket)
+        state = buckets.get(bucket)
         if state is None:
-            if len(self._buckets) >= MAX_TRACKED:
-                self._buckets.pop(next(iter(self._buckets)))
-            state = self._buckets[bucket] = _Bucket(now + reset, float(max(reset, 1)))
+            if len(buckets) >= MAX_TRACKED:
+                buckets.pop(next(iter(buckets)))
+            state = buckets[bucket] = _Bucket(now + reset, float(max(reset, 1)))
         state.window = float(max(reset, 1, state.window))
         state.resets_at = now + reset
         if status == 429:
@@ -119,26 +154,131 @@ class Pacer:
         state.allowance = int(remaining * state.share)
 
 
-_shared: dict[str, Pacer] = {}
+class HostPacer(Pacer):
+    """A pacer whose buckets live in a file every process of this host (and user) shares.
+
+    Each reserve and observe takes an exclusive ``flock`` on the file for the few
+    microseconds it reads, updates and writes the buckets (JSON). The monotonic clock is
+    the system's, so deadlines mean the same in every process. The file is created only
+    when the server first reports a limit: a self-hosted server (no headers) costs one
+    ``stat`` per request.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        super().__init__(clock=clock, rng=rng)
+        self.path = path
+        self._fd: int | None = None
+        self._absent_until = 0.0
+
+    def reserve(self, bucket: str) -> float:
+        if self._fd is None:
+            # Until some process of this host is told of a limit there is no file; look
+            # for it at most once a second (a self-hosted server never sends limits).
+            now = self._clock()
+            if now < self._absent_until:
+                return 0.0
+            if not os.path.exists(self.path):
+                self._absent_until = now + 1.0
+                return 0.0
+        with self._lock, self._shared_buckets() as buckets:
+            return self._reserve(buckets, bucket)
+
+    def observe(self, bucket: str, status: int, headers: Mapping[str, str]) -> None:
+        remaining = _count(headers.get("x-ratelimit-remaining"))
+        reset = _count(headers.get("x-ratelimit-reset"))
+        if remaining is None or reset is None:
+            return
+        with self._lock, self._shared_buckets() as buckets:
+            self._observe(buckets, bucket, status, remaining, reset)
+
+    @contextlib.contextmanager
+    def _shared_buckets(self) -> Iterator[dict[str, _Bucket]]:
+        if self._fd is None:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = self._fd
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            buckets = _load(fd)
+            yield buckets
+            data = json.dumps({k: v.to_json() for k, v in buckets.items()}).encode()
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, data, 0)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _load(fd: int) -> dict[str, _Bucket]:
+    """The buckets in the file; a damaged file counts as empty (it is only advice)."""
+    chunks = []
+    offset = 0
+    while chunk := os.pread(fd, 65536, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    try:
+        raw = json.loads(b"".join(chunks) or b"{}")
+    except ValueError:
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    buckets = {}
+    for key, value in raw.items():
+        bucket = _Bucket.from_json(value)
+        if isinstance(key, str) and bucket is not None:
+            buckets[key] = bucket
+    return buckets
+
+
+PacingScope = Literal["host", "process", "off"]
+"""Who shares what the server says of its limits: every process of this host (and user),
+the clients of one process, or nobody (no pacing at all)."""
+
+_shared: dict[tuple[str, str], Pacer] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_pacer(site_url: str) -> Pacer:
-    """The pacer of every client in this process that talks to ``site_url``."""
+def host_pacer_path(site_url: str) -> Path:
+    """Where the processes of this host and user keep what ``site_url`` said of its limits."""
+    digest = hashlib.sha256(site_url.encode()).hexdigest()[:24]
+    return Path(tempfile.gettempdir()) / f"infisical-async-{os.getuid()}" / f"pacing-{digest}"
+
+
+def shared_pacer(site_url: str, scope: PacingScope) -> Pacer | None:
+    """The pacer of every client in this process (and, with ``"host"``, every process of
+    this host) that talks to ``site_url``."""
+    if scope == "off":
+        return None
+    if scope == "host" and fcntl is None:  # no flock here (Windows): a process's own
+        scope = "process"
     with _shared_lock:
-        pacer = _shared.get(site_url)
+        pacer = _shared.get((site_url, scope))
         if pacer is None:
-            pacer = _shared[site_url] = Pacer()
+            pacer = HostPacer(host_pacer_path(site_url)) if scope == "host" else Pacer()
+            _shared[(site_url, scope)] = pacer
         return pacer
 
 
 def _forget_after_fork() -> None:
-    # A forked child gets fresh pacers and locks: a lock the parent held at the fork
-    # would never be released in the child (clients inherited from the parent are
-    # refused with ClientForkedError, but only after they pace).
+    # A forked child gets fresh pacers, locks and file descriptors: a lock the parent held
+    # at the fork would never be released in the child, and an inherited descriptor shares
+    # its flock with the parent's (so it would exclude nothing).
     global _shared_lock
     for pacer in _shared.values():
         pacer._lock = threading.Lock()
+        if isinstance(pacer, HostPacer) and pacer._fd is not None:
+            os.close(pacer._fd)
+            pacer._fd = None
     _shared.clear()
     _shared_lock = threading.Lock()
 

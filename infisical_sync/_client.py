@@ -20,6 +20,7 @@ from infisical_async._constants import (
 )
 from infisical_async._env import options_from_env
 from infisical_async._namespace import forget_namespaces
+from infisical_async._pacing import PacingScope
 from infisical_async._ttl import MIN_TTL_MS
 from infisical_async._types import NOT_GIVEN, NotGiven, Timeout
 from infisical_sync._runner import PortalRunner, twin_namespace
@@ -74,6 +75,10 @@ class InfisicalClient:
         pace_rate_limits: Follow the server's ``x-ratelimit-*`` headers (Infisical Cloud):
             wait for a spent window instead of sending into a 429, or raise
             ``RateLimitError`` at once when the wait would pass the call's deadline.
+            ``"host"`` (default) shares what the server said among every process of this
+            host and user (a small file in the temporary directory, written only once a
+            server reports limits), ``"process"`` among the clients of this process,
+            ``"off"`` sends every request as it comes.
     """
 
     # Blocking twin: calls run on this client's own event-loop thread. Inside async
@@ -107,7 +112,7 @@ class InfisicalClient:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         min_ttl: timedelta = timedelta(milliseconds=MIN_TTL_MS),
         coalesce_reads: bool = True,
-        pace_rate_limits: bool = True,
+        pace_rate_limits: PacingScope = "host",
     ) -> None:
         self._runner = PortalRunner()
         try:

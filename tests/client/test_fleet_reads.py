@@ -86,7 +86,7 @@ async def test_expired_cache_entries_are_revalidated_by_etag(
 async def test_pacing_waits_for_the_window_instead_of_sending_into_429() -> None:
     async with (
         EmbeddedServer(rate_limits="instance", rate_window=0.6) as server,
-        make_client(server, pace_rate_limits=False, retry_delay=0.01) as raw,
+        make_client(server, pace_rate_limits="off", retry_delay=0.01) as raw,
     ):
         for _ in range(75):  # 60 a window on this plan: the rest are 429s, retried
             await raw.secrets.list()
@@ -112,7 +112,7 @@ async def test_clients_of_one_process_pace_as_one() -> None:
             assert second._state.transport.pacer is first._state.transport.pacer
             with pytest.raises(RateLimitError):
                 await second.with_options(timeout=2).secrets.list()
-        async with make_client(server, pace_rate_limits=False) as unpaced:
+        async with make_client(server, pace_rate_limits="off") as unpaced:
             assert unpaced._state.transport.pacer is None
         assert server.control.rate_limited == 0
 
@@ -184,7 +184,7 @@ async def test_every_429_says_how_long_to_wait(
         project_id="p",
         environment="dev",
         max_retries=0,
-        pace_rate_limits=False,
+        pace_rate_limits="off",
     ) as client:
         with pytest.raises(RateLimitError) as caught:
             await client.secrets.list()

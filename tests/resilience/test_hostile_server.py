@@ -498,7 +498,7 @@ async def test_a_delete_refused_by_the_rate_limit_then_404_is_not_found(
     def answer(_: web.Request) -> web.Response:
         return answers.pop(0)
 
-    async with await hostile(local_app, answer, pace_rate_limits=False) as client:
+    async with await hostile(local_app, answer, pace_rate_limits="off") as client:
         with pytest.raises(NotFoundError):  # a 429 says nothing was deleted
             await client.secrets.delete("X")
     row("429 then 404 on a delete: still not found", 1, 1, 0, 0)
