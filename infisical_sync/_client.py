@@ -22,6 +22,7 @@ from infisical_async._env import options_from_env
 from infisical_async._namespace import forget_namespaces
 from infisical_async._ttl import MIN_TTL_MS
 from infisical_async._types import NOT_GIVEN, NotGiven, Timeout
+from infisical_async.cache import CacheBackend
 from infisical_sync._runner import PortalRunner, twin_namespace
 from infisical_sync.resources.auth import Auth
 from infisical_sync.resources.dynamic_secrets import DynamicSecrets
@@ -74,6 +75,9 @@ class InfisicalClient:
         pace_rate_limits: Follow the server's ``x-ratelimit-*`` headers (Infisical Cloud):
             wait for a spent window instead of sending into a 429, or raise
             ``RateLimitError`` at once when the wait would pass the call's deadline.
+        cache: A cache shared with other clients and processes, such as
+            ``infisical_async.cache.RedisCache``: reads go memory (with ``cache_ttl``),
+            then this cache, then the server; writes invalidate it for every process.
     """
 
     # Blocking twin: calls run on this client's own event-loop thread. Inside async
@@ -108,6 +112,7 @@ class InfisicalClient:
         min_ttl: timedelta = timedelta(milliseconds=MIN_TTL_MS),
         coalesce_reads: bool = True,
         pace_rate_limits: bool = True,
+        cache: CacheBackend | None = None,
     ) -> None:
         self._runner = PortalRunner()
         try:
@@ -132,6 +137,7 @@ class InfisicalClient:
                 min_ttl=min_ttl,
                 coalesce_reads=coalesce_reads,
                 pace_rate_limits=pace_rate_limits,
+                cache=cache,
             )
         except BaseException:
             self._runner.close(None)
