@@ -9,6 +9,7 @@ fetches itself past it (the holder died, or is slow).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import secrets as secrets_module
 from collections.abc import Awaitable, Callable
@@ -36,9 +37,9 @@ def identity_label(auth: object) -> str:
     """Who reads, for the shared cache's namespace; the backend hashes it.
 
     The client id (Universal Auth) or identity id (every other login method) when the
-    strategy has one; for a ready token, the token itself (the backend must only ever
-    store a keyed hash of it). Otherwise a label of this client alone: correct, but its
-    entries are shared with no other client.
+    strategy has one; for a ready token, a SHA-256 digest of it (the token itself is
+    never kept here nor given to the backend). Otherwise a label of this client alone:
+    correct, but its entries are shared with no other client.
     """
     for attribute, kind in (("client_id", "universal-auth"), ("identity_id", "identity")):
         value = getattr(auth, attribute, None)
@@ -46,7 +47,7 @@ def identity_label(auth: object) -> str:
             return f"{kind}:{value}"
     token = getattr(auth, "token", None)
     if type(auth).__name__ == "TokenAuth" and isinstance(token, str) and token:
-        return f"token:{token}"
+        return "token-sha256:" + hashlib.sha256(token.encode()).hexdigest()
     return f"client:{secrets_module.token_hex(16)}"
 
 
