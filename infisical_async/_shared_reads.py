@@ -116,6 +116,13 @@ class SharedReads:
             lock = await backend.lock(entry, stamp=lookup.stamp)
             if lock is not None:
                 try:
+                    # Look again: a holder may have stored the answer and released the lock
+                    # between our miss and our taking it.
+                    lookup = await backend.get(entry)
+                    if lookup.answer is not None:
+                        hit = self._parse(key, lookup.answer, revalidation)
+                        if hit is not None:
+                            return cast(T, hit)
                     return await self._fetch_and_share(
                         key, entry, fetch, revalidation, lookup.stamp
                     )

@@ -18,7 +18,7 @@ import pytest
 import redis.asyncio as redis_asyncio
 
 from infisical_async import InvalidArgumentError, TokenAuth
-from infisical_async.cache import CachedAnswer, EntryKey, RedisCache
+from infisical_async.cache import CachedAnswer, CacheLookup, EntryKey, RedisCache
 from infisical_async.testing import EmbeddedServer
 
 from ..conftest import make_client
@@ -442,3 +442,30 @@ async def _eventually(condition: Callable[[], bool], timeout: float = 2.0) -> bo
             return False
         await asyncio.sleep(0.01)
     return True
+
+
+async def test_a_reader_that_takes_a_just_released_lock_looks_again_before_fetching(
+    current_server: EmbeddedServer, shared: Callable[..., RedisCache]
+) -> None:
+    server = current_server
+
+    class LateReader(RedisCache):
+        """Its first look misses, as if the holder stored the answer just after it."""
+
+        missed = False
+
+        async def get(self, key: EntryKey) -> CacheLookup:
+            lookup = await super().get(key)
+            if not self.missed:
+                self.missed = True
+                return CacheLookup(None, lookup.stamp)
+            return lookup
+
+    async with make_client(server, cache=shared()) as first:
+        await first.secrets.create("X", "value")
+        await first.secrets.get("X")
+    late = LateReader(shared()._url, secret=SECRET, prefix=shared()._prefix)
+    async with make_client(server, cache=late) as second:
+        assert (await second.secrets.get("X")).value == "value"
+    assert late.missed
+    assert server.control.request_count(GET) == 1
