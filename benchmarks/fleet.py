@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import multiprocessing
@@ -57,6 +58,10 @@ class Outcome:
     failures: int = 0
     latencies: list[float] = field(default_factory=list)
     ready_after: list[float] = field(default_factory=list)
+    changed_at: float | None = None
+    """Shared variant, the writing process: wall-clock time the change was sent."""
+    received: list[float] = field(default_factory=list)
+    """Shared variant: wall-clock time each client dropped its copies on the change."""
     reads: list[tuple[str, float]] = field(default_factory=list)
     """(entry, wall-clock time) of every read, to find the fewest fetches a shared cache
     with a TTL could have made (all processes run on this machine: one clock)."""
@@ -121,7 +126,13 @@ def needs(settings: Settings) -> list[tuple[str, str | None]]:
 
 
 async def run_ours(
-    info: dict[str, Any], settings: Settings, count: int, pace: bool, shared: bool = False
+    info: dict[str, Any],
+    settings: Settings,
+    count: int,
+    pace: bool,
+    shared: bool = False,
+    writer: bool = False,
+    processes: int = 1,
 ) -> Outcome:
     from infisical_async import AsyncInfisicalClient, InfisicalError, UniversalAuth
     from infisical_async.cache import RedisCache
@@ -178,8 +189,47 @@ async def run_ours(
                 await read(client, kind, name)
 
     await asyncio.gather(*(one(c) for c in clients))
-    await asyncio.gather(*(c.aclose() for c in clients))
+    if shared:
+        await change_reach(clients, settings, outcome, writer=writer, processes=processes)
+    else:
+        await asyncio.gather(*(c.aclose() for c in clients))
     return outcome
+
+
+async def change_reach(
+    clients: list[Any], settings: Settings, outcome: Outcome, *, writer: bool, processes: int
+) -> None:
+    """Once every process has read its rounds, one client writes; every client notes when
+    the broadcast dropped its in-memory copies (its next read then gets the new value)."""
+    import redis.asyncio as redis_asyncio
+
+    stops = []
+    everyone = asyncio.Event()
+    for client in clients:
+
+        def note(site: str | None, project: str | None) -> None:
+            outcome.received.append(time.time())
+            if len(outcome.received) >= len(clients):
+                everyone.set()
+
+        stops.append(client._shared.backend.subscribe(note))
+    barrier = f"{settings.redis_prefix}:bench:ready"
+    connection = redis_asyncio.Redis.from_url(settings.redis_url)
+    try:
+        await connection.incr(barrier)
+        if writer:
+            # The barrier is in Redis, shared by the processes: polled, not awaited.
+            while int(await connection.get(barrier) or 0) < processes:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            outcome.changed_at = time.time()
+            await clients[0].secrets.update("KEY_00", value="changed")
+        with contextlib.suppress(asyncio.TimeoutError):  # those missing are reported
+            await asyncio.wait_for(everyone.wait(), 10)
+    finally:
+        await connection.aclose()
+        await asyncio.gather(*(c.aclose() for c in clients))
+        for stop in stops:
+            await stop()
 
 
 def run_official(info: dict[str, Any], settings: Settings, count: int) -> Outcome:
@@ -234,20 +284,30 @@ def run_official(info: dict[str, Any], settings: Settings, count: int) -> Outcom
     return outcome
 
 
-def worker(args: tuple[str, dict[str, Any], Settings, int, float]) -> dict[str, Any]:
-    variant, info, settings, count, start_at = args
+def worker(args: tuple[str, dict[str, Any], Settings, int, float, int, int]) -> dict[str, Any]:
+    variant, info, settings, count, start_at, index, processes = args
     time.sleep(max(0.0, start_at - time.time()))  # every process starts at once
     if variant == "official":
         outcome = run_official(info, settings, count)
     else:
         outcome = asyncio.run(
-            run_ours(info, settings, count, pace=variant != "unpaced", shared=variant == "shared")
+            run_ours(
+                info,
+                settings,
+                count,
+                pace=variant != "unpaced",
+                shared=variant == "shared",
+                writer=index == 0,
+                processes=processes,
+            )
         )
     return {
         "failures": outcome.failures,
         "latencies": outcome.latencies,
         "ready_after": outcome.ready_after,
         "reads": outcome.reads,
+        "changed_at": outcome.changed_at,
+        "received": outcome.received,
     }
 
 
@@ -288,7 +348,11 @@ def measure(variant: str, settings: Settings) -> dict[str, Any]:
         for i in range(settings.clients % settings.processes):
             per_process[i] += 1
         start_at = time.time() + 1.0
-        jobs = [(variant, info, settings, n, start_at) for n in per_process if n]
+        counts = [n for n in per_process if n]
+        jobs = [
+            (variant, info, settings, n, start_at, index, len(counts))
+            for index, n in enumerate(counts)
+        ]
         ctx = multiprocessing.get_context("spawn")
         with ctx.Pool(len(jobs)) as pool:
             results = pool.map(worker, jobs)
@@ -308,9 +372,18 @@ def measure(variant: str, settings: Settings) -> dict[str, Any]:
     # fleet needs each entry once per window (the Redis TTL).
     readers = 1 if variant == "shared" else settings.clients
     minimum = readers * len(needs(settings)) * (1 + settings.rounds)
+    reach: dict[str, Any] = {}
     if variant == "shared":  # the rounds of 200 clients spread past a TTL: count them
         reads = [tuple(x) for r in results for x in r["reads"]]
         minimum = max(minimum, fewest_fetches(reads, settings.window))  # type: ignore[arg-type]
+        changed_at = next(r["changed_at"] for r in results if r["changed_at"] is not None)
+        delays = sorted(at - changed_at for r in results for at in r["received"])
+        reach = {
+            "change reached (clients)": len(delays),
+            "change reach p50 (ms)": statistics.median(delays) * 1e3,
+            "change reach p99 (ms)": delays[max(0, math.ceil(len(delays) * 0.99) - 1)] * 1e3,
+            "change reach max (ms)": delays[-1] * 1e3,
+        }
     return {
         "variant": variant,
         "failed calls": sum(r["failures"] for r in results),
@@ -324,11 +397,12 @@ def measure(variant: str, settings: Settings) -> dict[str, Any]:
         "p99 latency (ms)": latencies[int(len(latencies) * 0.99) - 1] * 1e3
         if latencies
         else float("nan"),
+        **reach,
     }
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    keys = [k for k in rows[0] if k != "variant"]
+    keys = [k for k in {k: None for row in rows for k in row} if k != "variant"]
     names = {
         "paced": "ours, pacing on",
         "unpaced": "ours, pacing off",
@@ -339,7 +413,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     for key in keys:
         cells = []
         for row in rows:
-            value = row[key]
+            value = row.get(key, "")
             cells.append(f"{value:>20.2f}" if isinstance(value, float) else f"{value:>20}")
         print(f"{key:<26}" + "".join(cells))
 
