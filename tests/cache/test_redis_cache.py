@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import secrets
+import subprocess
 import sys
 import textwrap
 import time
@@ -469,3 +470,51 @@ async def test_a_reader_that_takes_a_just_released_lock_looks_again_before_fetch
         assert (await second.secrets.get("X")).value == "value"
     assert late.missed
     assert server.control.request_count(GET) == 1
+
+
+def test_a_forked_child_uses_the_cache_without_disturbing_the_parent(
+    redis_url: str, prefix: str
+) -> None:
+    with EmbeddedServer().run_in_thread() as server:
+        info = server.info
+        script = textwrap.dedent(
+            f"""
+            import os, sys
+            from infisical_sync import InfisicalClient, UniversalAuth
+            from infisical_async.cache import RedisCache
+
+            cache = RedisCache({redis_url!r}, secret={SECRET!r}, prefix={prefix!r})
+            options = dict(
+                site_url={info.site_url!r},
+                auth=UniversalAuth(client_id={info.client_id!r},
+                                   client_secret={info.client_secret!r}),
+                project_id={info.project_id!r}, environment="dev", cache=cache,
+            )
+            parent = InfisicalClient(**options)
+            parent.secrets.create("X", "value")
+            assert parent.secrets.get("X").value == "value"
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    with InfisicalClient(**options) as child:
+                        ok = child.secrets.get("X").value == "value"
+                except BaseException:
+                    ok = False
+                os._exit(0 if ok else 3)
+            _, status = os.waitpid(pid, 0)
+            assert os.waitstatus_to_exitcode(status) == 0, status
+            for _ in range(3):  # the parent's connections to Redis still work
+                assert parent.secrets.get("X").value == "value"
+            parent.secrets.update("X", value="new")
+            assert parent.secrets.get("X").value == "new"
+            parent.close()
+            print("ok")
+            """
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=30
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "ok"
+        # The child read from Redis: the server saw the parent's fetches only.
+        assert server.control.request_count(GET) == 2
