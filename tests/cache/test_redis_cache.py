@@ -518,3 +518,29 @@ def test_a_forked_child_uses_the_cache_without_disturbing_the_parent(
         assert done.stdout.strip() == "ok"
         # The child read from Redis: the server saw the parent's fetches only.
         assert server.control.request_count(GET) == 2
+
+
+async def test_a_lost_subscription_drops_memory_once_it_is_back(
+    current_server: EmbeddedServer,
+    shared: Callable[..., RedisCache],
+    raw: redis_asyncio.Redis,
+    prefix: str,
+) -> None:
+    """Invalidations sent while the subscriber was cut off are lost: on reconnecting it
+    drops everything memory holds instead of serving copies that may be stale."""
+    server = current_server
+    cache = shared(retry_after=0.05, redis_options={"client_name": prefix})
+    async with make_client(server, cache=cache, cache_ttl=60) as client:
+        await client.secrets.create("X", "value")
+        await client.secrets.get("X")
+        assert client.secrets._cached_get("X") is not None
+        ours = [c for c in await raw.client_list(_type="pubsub") if c.get("name") == prefix]
+        assert len(ours) == 1
+        await raw.client_kill_filter(_id=ours[0]["id"])
+        assert await _eventually(lambda: client.secrets._cached_get("X") is None)
+        # Subscribed again: a later write by another process still reaches it.
+        assert (await client.secrets.get("X")).value == "value"
+        async with make_client(server, cache=shared()) as writer:
+            await writer.secrets.update("X", value="new")
+        assert await _eventually(lambda: client.secrets._cached_get("X") is None)
+        assert (await client.secrets.get("X")).value == "new"
