@@ -170,6 +170,7 @@ class RedisCache:
         self._sleep = sleep
         self._redis: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = os.getpid()
         self._errors: tuple[type[Exception], ...] = ()
         """redis-py's own exception classes (known once it is imported)."""
         self._get: Any = None
@@ -233,6 +234,22 @@ class RedisCache:
 
     # -- Redis, time-bounded --------------------------------------------------------------
 
+    def _bind(self) -> None:
+        """Serve one event loop at a time: connections and the subscriber belong to it."""
+        loop = asyncio.get_running_loop()
+        bound = self._loop
+        if bound is None or bound is loop:
+            return
+        if bound.is_closed() or self._pid != os.getpid():  # over, or the parent's (fork)
+            self._redis = self._listener_task = self._loop = None
+            self._pid = os.getpid()
+            return
+        raise InvalidArgumentError(
+            "cache",
+            "this RedisCache is in use by another event loop; give each client that runs "
+            "its own loop (every blocking client does) its own RedisCache",
+        )
+
     def _connection(self) -> Any:
         loop = asyncio.get_running_loop()
         if self._redis is None or self._loop is not loop:
@@ -290,6 +307,7 @@ class RedisCache:
     # -- the protocol ---------------------------------------------------------------------
 
     async def get(self, key: EntryKey) -> CacheLookup:
+        self._bind()
         await self._listen()
         gen_key, head, tail = self._entry_parts(key)
         answer = await self._guard(lambda redis: self._get(keys=[gen_key], args=[head, tail]), None)
@@ -312,6 +330,7 @@ class RedisCache:
         return CacheLookup(CachedAnswer(stored["data"], stored["etag"]), stamp)
 
     async def put(self, key: EntryKey, answer: CachedAnswer, *, ttl: float, stamp: object) -> None:
+        self._bind()
         if stamp is None:  # the lookup failed: we do not know the generation
             return
         name = self._entry_name(key, stamp)
@@ -319,6 +338,7 @@ class RedisCache:
         await self._guard(lambda redis: redis.set(name, blob, px=max(1, int(ttl * 1000))), None)
 
     async def lock(self, key: EntryKey, *, stamp: object) -> CacheLock | None:
+        self._bind()
         if stamp is None:
             return _Unlocked()
         name = f"{self._prefix}:lock:{self._name('lock:' + self._entry_name(key, stamp))}"
@@ -332,6 +352,7 @@ class RedisCache:
         return _Lock(self, name, token) if taken else None
 
     async def invalidate_project(self, site_url: str, project_id: str) -> None:
+        self._bind()
         await self._listen()
         gen_key = self._project_prefix(site_url, project_id) + ":gen"
         message = self._seal(
@@ -362,6 +383,14 @@ class RedisCache:
 
         Called by itself when the last client using this cache closes."""
         task, self._listener_task = self._listener_task, None
+        bound, running = self._loop, asyncio.get_running_loop()
+        if bound is not None and bound is not running:
+            # Another loop's (or a forked parent's) task and connections: never await
+            # them from here; stop the task on its own loop if that loop still runs.
+            if task is not None and not bound.is_closed() and self._pid == os.getpid():
+                bound.call_soon_threadsafe(task.cancel)
+            self._redis = self._loop = None
+            return
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

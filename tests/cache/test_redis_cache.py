@@ -434,6 +434,17 @@ def test_the_blocking_client_takes_the_same_cache(redis_url: str, prefix: str) -
         ) as second:
             assert second.secrets.get("X").value == "value"
         assert server.control.request_count(GET) == 1
+        # Every blocking client runs its own event loop: one cache cannot serve two at once.
+        one = RedisCache(redis_url, secret=SECRET, prefix=prefix)
+        with (
+            InfisicalClient(**options, cache=one) as third,
+            InfisicalClient(**options, cache=one) as fourth,
+        ):
+            assert third.secrets.get("X").value == "value"
+            with pytest.raises(InvalidArgumentError) as caught:
+                fourth.secrets.get("X")
+            assert caught.value.argument == "cache"
+        assert one._listener_task is None and one._redis is None
 
 
 async def _eventually(condition: Callable[[], bool], timeout: float = 2.0) -> bool:
