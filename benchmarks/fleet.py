@@ -212,7 +212,7 @@ async def change_reach(
             if len(outcome.received) >= len(clients):
                 everyone.set()
 
-        stops.append(client._shared.backend.subscribe(note))
+        stops.append(client._state.shared_cache.backend.subscribe(note))
     barrier = f"{settings.redis_prefix}:bench:ready"
     connection = redis_asyncio.Redis.from_url(settings.redis_url)
     try:

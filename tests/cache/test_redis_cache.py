@@ -181,7 +181,10 @@ async def test_waiters_fetch_themselves_when_the_lock_holder_is_gone(
         await client.secrets.create("X", "value")
         key = client.secrets._get_key("X", None, None, None, None, "shared", True, True, True)
         entry = EntryKey(
-            client.site_url, server.info.project_id, client._shared._identity, _request(key)
+            client.site_url,
+            server.info.project_id,
+            client._state.shared_cache._identity,
+            _request(key),
         )  # type: ignore[union-attr]
         lookup = await cache.get(entry)
         held = await cache.lock(entry, stamp=lookup.stamp)  # a process that then died
@@ -205,9 +208,12 @@ async def test_waiting_is_bounded_by_the_calls_deadline(
     async with make_client(server, cache=cache, timeout=1.0) as client:
         await client.secrets.create("X", "value")
         key = client.secrets._get_key("X", None, None, None, None, "shared", True, True, True)
-        assert client._shared is not None
+        assert client._state.shared_cache is not None
         entry = EntryKey(
-            client.site_url, server.info.project_id, client._shared._identity, _request(key)
+            client.site_url,
+            server.info.project_id,
+            client._state.shared_cache._identity,
+            _request(key),
         )
         assert await cache.lock(entry, stamp=(await cache.get(entry)).stamp) is not None
         started = time.monotonic()
@@ -292,7 +298,9 @@ async def test_entries_are_namespaced_by_site_project_and_identity(
         token = server.control.create_access_token()
         async with make_client(server, cache=shared(), auth=TokenAuth(token=token)) as second:
             assert (await second.secrets.get("X")).value == "value"
-            assert second._shared is not None and token not in repr(second._shared.__dict__)
+            assert second._state.shared_cache is not None and token not in repr(
+                second._state.shared_cache.__dict__
+            )
     assert server.control.request_count(GET) == 2
 
 
