@@ -12,10 +12,11 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
+import redis
 import redis.asyncio as redis_asyncio
 
 from infisical_async import InvalidArgumentError, TokenAuth
@@ -35,18 +36,24 @@ def redis_url(databases: dict[str, str]) -> str:
 
 
 @pytest.fixture
-def prefix() -> str:
-    """Every test in its own key space and channel on the shared redis-server."""
-    return "t" + secrets.token_hex(6)
+def prefix(redis_url: str) -> Iterator[str]:
+    """Every test in its own key space and channel on the shared redis-server, deleted
+    afterwards (generations never expire by themselves)."""
+    name = "t" + secrets.token_hex(6)
+    yield name
+    connection = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(connection.scan_iter(f"{name}:*"))
+        if keys:
+            connection.delete(*keys)
+    finally:
+        connection.close()
 
 
 @pytest.fixture
-async def raw(redis_url: str, prefix: str) -> AsyncIterator[redis_asyncio.Redis]:
+async def raw(redis_url: str) -> AsyncIterator[redis_asyncio.Redis]:
     connection = redis_asyncio.Redis.from_url(redis_url)
     yield connection
-    keys = [k async for k in connection.scan_iter(f"{prefix}:*")]
-    if keys:
-        await connection.delete(*keys)
     await connection.aclose()
 
 
