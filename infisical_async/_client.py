@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Awaitable, Mapping
 from datetime import timedelta
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -42,6 +42,9 @@ from .resources.folders import AsyncFolders
 from .resources.kms import AsyncKms
 from .resources.projects import AsyncProjects
 from .resources.secrets import AsyncSecrets
+
+if TYPE_CHECKING:
+    from .cache import CacheBackend
 
 __all__ = ["AsyncInfisicalClient"]
 
@@ -129,6 +132,9 @@ class AsyncInfisicalClient:
             host and user (a small file in the temporary directory, written only once a
             server reports limits), ``"process"`` among the clients of this process,
             ``"off"`` sends every request as it comes.
+        cache: A cache shared with other clients and processes, such as
+            ``infisical_async.cache.RedisCache``: reads go memory (with ``cache_ttl``),
+            then this cache, then the server; writes invalidate it for every process.
     """
 
     secrets = Namespace(AsyncSecrets)
@@ -162,6 +168,7 @@ class AsyncInfisicalClient:
         min_ttl: timedelta = timedelta(milliseconds=MIN_TTL_MS),
         coalesce_reads: bool = True,
         pace_rate_limits: PacingScope = "host",
+        cache: CacheBackend | None = None,
     ) -> None:
         if not isinstance(max_retries, int) or max_retries < 0:
             raise InvalidArgumentError("max_retries", "must be a non-negative integer")
@@ -203,6 +210,10 @@ class AsyncInfisicalClient:
             coalesce_reads=coalesce_reads,
         )
         self._options = CallOptions()
+        if cache is not None:
+            from ._shared_reads import SharedReads
+
+            self._state.shared_cache = SharedReads(cache, self._state, auth)
         self._owner = True
 
     @property
@@ -324,6 +335,8 @@ class AsyncInfisicalClient:
         finally:
             if project is not None:
                 state.cache.invalidate_project(project)
+                if state.shared_cache is not None:
+                    await state.shared_cache.written(project)
 
     async def ping(self) -> float:
         """Check that the server answers and that this client holds an access token.
@@ -361,6 +374,8 @@ class AsyncInfisicalClient:
         state.keepers.clear()
         for keeper in keepers:
             await keeper.stop()
+        if state.shared_cache is not None:
+            await state.shared_cache.aclose()
         await state.tokens.aclose()
         await state.transport.aclose()
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ._cache import ResponseCache
     from ._generations import ApiGenerations
     from ._keeper import LeaseKeeper
+    from ._shared_reads import SharedReads
     from ._transport import Transport
     from ._types import Timeout
 
@@ -75,6 +76,8 @@ class ClientState:
         """Lease keepers running on this client, whichever view started them."""
         self.project_slugs: dict[str, str] = {}
         """Project id -> slug, looked up once for dynamic-secret routes."""
+        self.shared_cache: SharedReads | None = None
+        """Reads through a cache shared with other processes (``cache=``), if given."""
         self.clock: Callable[[], float] = time.monotonic
         self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
         """What components that wait (keepers) schedule with; tests replace both."""

@@ -23,6 +23,7 @@ from infisical_async._namespace import forget_namespaces
 from infisical_async._pacing import PacingScope
 from infisical_async._ttl import MIN_TTL_MS
 from infisical_async._types import NOT_GIVEN, NotGiven, Timeout
+from infisical_async.cache import CacheBackend
 from infisical_sync._runner import PortalRunner, twin_namespace
 from infisical_sync.resources.auth import Auth
 from infisical_sync.resources.dynamic_secrets import DynamicSecrets
@@ -79,6 +80,9 @@ class InfisicalClient:
             host and user (a small file in the temporary directory, written only once a
             server reports limits), ``"process"`` among the clients of this process,
             ``"off"`` sends every request as it comes.
+        cache: A cache shared with other clients and processes, such as
+            ``infisical_async.cache.RedisCache``: reads go memory (with ``cache_ttl``),
+            then this cache, then the server; writes invalidate it for every process.
     """
 
     # Blocking twin: calls run on this client's own event-loop thread. Inside async
@@ -113,6 +117,7 @@ class InfisicalClient:
         min_ttl: timedelta = timedelta(milliseconds=MIN_TTL_MS),
         coalesce_reads: bool = True,
         pace_rate_limits: PacingScope = "host",
+        cache: CacheBackend | None = None,
     ) -> None:
         self._runner = PortalRunner()
         try:
@@ -137,6 +142,7 @@ class InfisicalClient:
                 min_ttl=min_ttl,
                 coalesce_reads=coalesce_reads,
                 pace_rate_limits=pace_rate_limits,
+                cache=cache,
             )
         except BaseException:
             self._runner.close(None)

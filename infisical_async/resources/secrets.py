@@ -108,6 +108,8 @@ class AsyncSecrets(AsyncResource):
     ) -> T:
         """A read through the cache, shared by identical calls already in flight."""
         client = self._client
+        if self._state.shared_cache is not None:
+            fetch = self._state.shared_cache.wrap(cache_key, fetch, client._deadline())
         if cache_key is None or not self._state.coalesce_reads:
             return await self._through_cache(cache_key, fetch)
         # Only calls with the same options share: a view's deadline and retries are its own.
@@ -230,7 +232,11 @@ class AsyncSecrets(AsyncResource):
         crossing to the event-loop thread.
         """
         cache = self._state.cache
-        if not cache.enabled and not self._state.coalesce_reads:
+        if (
+            not cache.enabled
+            and not self._state.coalesce_reads
+            and self._state.shared_cache is None
+        ):
             return None, None
         try:
             cache_key = make_key()
