@@ -19,283 +19,163 @@ from typing import TYPE_CHECKING, Any
 from ._logging import configure_from_env
 from ._version import __version__ as __version__
 
-if TYPE_CHECKING:
-    from ._auth import (
-        AuthStrategy as AuthStrategy,
-    )
-    from ._auth import (
-        LoginApi as LoginApi,
-    )
-    from ._auth import (
-        TokenAuth as TokenAuth,
-    )
-    from ._auth import (
-        UniversalAuth as UniversalAuth,
-    )
-    from ._client import (
-        AsyncInfisicalClient as AsyncInfisicalClient,
-    )
-    from ._keeper import (
-        ErrorCallback as ErrorCallback,
-    )
-    from ._keeper import (
-        HeldLease as HeldLease,
-    )
-    from ._keeper import (
-        RotateCallback as RotateCallback,
-    )
-    from ._ttl import (
-        TTLInput as TTLInput,
-    )
-    from ._types import (
-        NOT_GIVEN as NOT_GIVEN,
-    )
-    from ._types import (
-        NotGiven as NotGiven,
-    )
-    from ._types import (
-        Timeout as Timeout,
-    )
+if TYPE_CHECKING:  # what type checkers and IDEs read; at run time, __getattr__ below
+    from ._auth import AuthStrategy, LoginApi, TokenAuth, UniversalAuth
+    from ._client import AsyncInfisicalClient
+    from ._keeper import ErrorCallback, HeldLease, RotateCallback
+    from ._ttl import TTLInput
+    from ._types import NOT_GIVEN, NotGiven, Timeout
     from .auth_methods import (
-        AwsIamAuth as AwsIamAuth,
-    )
-    from .auth_methods import (
-        AzureAuth as AzureAuth,
-    )
-    from .auth_methods import (
-        GcpIamAuth as GcpIamAuth,
-    )
-    from .auth_methods import (
-        GcpIdTokenAuth as GcpIdTokenAuth,
-    )
-    from .auth_methods import (
-        JwtAuth as JwtAuth,
-    )
-    from .auth_methods import (
-        KubernetesAuth as KubernetesAuth,
-    )
-    from .auth_methods import (
-        LdapAuth as LdapAuth,
-    )
-    from .auth_methods import (
-        OidcAuth as OidcAuth,
-    )
-    from .auth_methods import (
-        TokenSource as TokenSource,
+        AwsIamAuth,
+        AzureAuth,
+        GcpIamAuth,
+        GcpIdTokenAuth,
+        JwtAuth,
+        KubernetesAuth,
+        LdapAuth,
+        OidcAuth,
+        TokenSource,
     )
     from .errors import (
-        APIConnectionError as APIConnectionError,
-    )
-    from .errors import (
-        APIStatusError as APIStatusError,
-    )
-    from .errors import (
-        APITimeoutError as APITimeoutError,
-    )
-    from .errors import (
-        ApprovalRequiredError as ApprovalRequiredError,
-    )
-    from .errors import (
-        AuthenticationError as AuthenticationError,
-    )
-    from .errors import (
-        BadRequestError as BadRequestError,
-    )
-    from .errors import (
-        ClientClosedError as ClientClosedError,
-    )
-    from .errors import (
-        ClientForkedError as ClientForkedError,
-    )
-    from .errors import (
-        CloudMetadataError as CloudMetadataError,
-    )
-    from .errors import (
-        ConfigurationError as ConfigurationError,
-    )
-    from .errors import (
-        ConflictError as ConflictError,
-    )
-    from .errors import (
-        InfisicalError as InfisicalError,
-    )
-    from .errors import (
-        InternalServerError as InternalServerError,
-    )
-    from .errors import (
-        InvalidArgumentError as InvalidArgumentError,
-    )
-    from .errors import (
-        LeaseRevocationError as LeaseRevocationError,
-    )
-    from .errors import (
-        MissingArgumentError as MissingArgumentError,
-    )
-    from .errors import (
-        NotAuthenticatedError as NotAuthenticatedError,
-    )
-    from .errors import (
-        NotFoundError as NotFoundError,
-    )
-    from .errors import (
-        PermissionDeniedError as PermissionDeniedError,
-    )
-    from .errors import (
-        RateLimitError as RateLimitError,
-    )
-    from .errors import (
-        ResponseValidationError as ResponseValidationError,
-    )
-    from .errors import (
-        UnprocessableEntityError as UnprocessableEntityError,
+        APIConnectionError,
+        APIStatusError,
+        APITimeoutError,
+        ApprovalRequiredError,
+        AuthenticationError,
+        BadRequestError,
+        ClientClosedError,
+        ClientForkedError,
+        CloudMetadataError,
+        ConfigurationError,
+        ConflictError,
+        InfisicalError,
+        InternalServerError,
+        InvalidArgumentError,
+        LeaseRevocationError,
+        MissingArgumentError,
+        NotAuthenticatedError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        ResponseValidationError,
+        UnprocessableEntityError,
     )
     from .models import (
-        AccessToken as AccessToken,
-    )
-    from .models import (
-        ApprovalRequest as ApprovalRequest,
-    )
-    from .models import (
-        BatchUpdateMode as BatchUpdateMode,
-    )
-    from .models import (
-        DynamicSecret as DynamicSecret,
-    )
-    from .models import (
-        EncryptionAlgorithm as EncryptionAlgorithm,
-    )
-    from .models import (
-        Environment as Environment,
-    )
-    from .models import (
-        Folder as Folder,
-    )
-    from .models import (
-        KeyUsage as KeyUsage,
-    )
-    from .models import (
-        KmsKey as KmsKey,
-    )
-    from .models import (
-        KmsKeyList as KmsKeyList,
-    )
-    from .models import (
-        Lease as Lease,
-    )
-    from .models import (
-        NewSecret as NewSecret,
-    )
-    from .models import (
-        Project as Project,
-    )
-    from .models import (
-        Secret as Secret,
-    )
-    from .models import (
-        SecretImport as SecretImport,
-    )
-    from .models import (
-        SecretList as SecretList,
-    )
-    from .models import (
-        SecretMetadata as SecretMetadata,
-    )
-    from .models import (
-        SecretType as SecretType,
-    )
-    from .models import (
-        SecretUpdate as SecretUpdate,
-    )
-    from .models import (
-        SigningAlgorithm as SigningAlgorithm,
-    )
-    from .models import (
-        Tag as Tag,
+        AccessToken,
+        ApprovalRequest,
+        BatchUpdateMode,
+        DynamicSecret,
+        EncryptionAlgorithm,
+        Environment,
+        Folder,
+        KeyUsage,
+        KmsKey,
+        KmsKeyList,
+        Lease,
+        NewSecret,
+        Project,
+        Secret,
+        SecretImport,
+        SecretList,
+        SecretMetadata,
+        SecretType,
+        SecretUpdate,
+        SigningAlgorithm,
+        Tag,
     )
     from .providers import (
-        DynamicSecretProvider as DynamicSecretProvider,
-    )
-    from .providers import (
-        GenericProvider as GenericProvider,
-    )
-    from .providers import (
-        RedisProvider as RedisProvider,
-    )
-    from .providers import (
-        SqlDatabaseProvider as SqlDatabaseProvider,
+        DynamicSecretProvider,
+        GenericProvider,
+        RedisProvider,
+        SqlDatabaseProvider,
     )
 
-_EXPORTS: dict[str, str] = {
-    "AuthStrategy": "._auth",
-    "LoginApi": "._auth",
-    "TokenAuth": "._auth",
-    "UniversalAuth": "._auth",
-    "AsyncInfisicalClient": "._client",
-    "ErrorCallback": "._keeper",
-    "HeldLease": "._keeper",
-    "RotateCallback": "._keeper",
-    "TTLInput": "._ttl",
-    "NOT_GIVEN": "._types",
-    "NotGiven": "._types",
-    "Timeout": "._types",
-    "AwsIamAuth": ".auth_methods",
-    "AzureAuth": ".auth_methods",
-    "GcpIamAuth": ".auth_methods",
-    "GcpIdTokenAuth": ".auth_methods",
-    "JwtAuth": ".auth_methods",
-    "KubernetesAuth": ".auth_methods",
-    "LdapAuth": ".auth_methods",
-    "OidcAuth": ".auth_methods",
-    "TokenSource": ".auth_methods",
-    "APIConnectionError": ".errors",
-    "APIStatusError": ".errors",
-    "APITimeoutError": ".errors",
-    "ApprovalRequiredError": ".errors",
-    "AuthenticationError": ".errors",
-    "BadRequestError": ".errors",
-    "ClientClosedError": ".errors",
-    "ClientForkedError": ".errors",
-    "CloudMetadataError": ".errors",
-    "ConfigurationError": ".errors",
-    "ConflictError": ".errors",
-    "InfisicalError": ".errors",
-    "InternalServerError": ".errors",
-    "InvalidArgumentError": ".errors",
-    "LeaseRevocationError": ".errors",
-    "MissingArgumentError": ".errors",
-    "NotAuthenticatedError": ".errors",
-    "NotFoundError": ".errors",
-    "PermissionDeniedError": ".errors",
-    "RateLimitError": ".errors",
-    "ResponseValidationError": ".errors",
-    "UnprocessableEntityError": ".errors",
-    "AccessToken": ".models",
-    "ApprovalRequest": ".models",
-    "BatchUpdateMode": ".models",
-    "DynamicSecret": ".models",
-    "EncryptionAlgorithm": ".models",
-    "Environment": ".models",
-    "Folder": ".models",
-    "KeyUsage": ".models",
-    "KmsKey": ".models",
-    "KmsKeyList": ".models",
-    "Lease": ".models",
-    "NewSecret": ".models",
-    "Project": ".models",
-    "Secret": ".models",
-    "SecretImport": ".models",
-    "SecretList": ".models",
-    "SecretMetadata": ".models",
-    "SecretType": ".models",
-    "SecretUpdate": ".models",
-    "SigningAlgorithm": ".models",
-    "Tag": ".models",
-    "DynamicSecretProvider": ".providers",
-    "GenericProvider": ".providers",
-    "RedisProvider": ".providers",
-    "SqlDatabaseProvider": ".providers",
+_MODULES: dict[str, tuple[str, ...]] = {
+    "._auth": (
+        "AuthStrategy",
+        "LoginApi",
+        "TokenAuth",
+        "UniversalAuth",
+    ),
+    "._client": ("AsyncInfisicalClient",),
+    "._keeper": (
+        "ErrorCallback",
+        "HeldLease",
+        "RotateCallback",
+    ),
+    "._ttl": ("TTLInput",),
+    "._types": (
+        "NOT_GIVEN",
+        "NotGiven",
+        "Timeout",
+    ),
+    ".auth_methods": (
+        "AwsIamAuth",
+        "AzureAuth",
+        "GcpIamAuth",
+        "GcpIdTokenAuth",
+        "JwtAuth",
+        "KubernetesAuth",
+        "LdapAuth",
+        "OidcAuth",
+        "TokenSource",
+    ),
+    ".errors": (
+        "APIConnectionError",
+        "APIStatusError",
+        "APITimeoutError",
+        "ApprovalRequiredError",
+        "AuthenticationError",
+        "BadRequestError",
+        "ClientClosedError",
+        "ClientForkedError",
+        "CloudMetadataError",
+        "ConfigurationError",
+        "ConflictError",
+        "InfisicalError",
+        "InternalServerError",
+        "InvalidArgumentError",
+        "LeaseRevocationError",
+        "MissingArgumentError",
+        "NotAuthenticatedError",
+        "NotFoundError",
+        "PermissionDeniedError",
+        "RateLimitError",
+        "ResponseValidationError",
+        "UnprocessableEntityError",
+    ),
+    ".models": (
+        "AccessToken",
+        "ApprovalRequest",
+        "BatchUpdateMode",
+        "DynamicSecret",
+        "EncryptionAlgorithm",
+        "Environment",
+        "Folder",
+        "KeyUsage",
+        "KmsKey",
+        "KmsKeyList",
+        "Lease",
+        "NewSecret",
+        "Project",
+        "Secret",
+        "SecretImport",
+        "SecretList",
+        "SecretMetadata",
+        "SecretType",
+        "SecretUpdate",
+        "SigningAlgorithm",
+        "Tag",
+    ),
+    ".providers": (
+        "DynamicSecretProvider",
+        "GenericProvider",
+        "RedisProvider",
+        "SqlDatabaseProvider",
+    ),
 }
-"""Each public name and the module that defines it."""
+"""Each module and the public names it defines."""
+_EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
 
 configure_from_env()
 
