@@ -47,6 +47,11 @@ MIN_SHARE = 0.2
 429s little more and slowed a 200-client fleet's start several times (benchmarks.fleet)."""
 SHARE_GROWTH = 1.5
 """Each answer that is not a 429 grows the share by half (a 429 halves it)."""
+PROBE_PATIENCE = 1.0
+"""Seconds other requests on a bucket wait for the first one's answer (its probe) before
+sending anyway: the probe may have failed without an answer."""
+PROBE_POLL = 0.02
+"""How often a request waiting for a probe looks again."""
 
 
 class _Bucket:
@@ -94,6 +99,14 @@ class Pacer:
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
         """Blocking clients of one process run on several event-loop threads."""
+        self._probes: dict[str, float] = {}
+        """Buckets whose budget is unknown, and when the request that asks was sent."""
+        self._unlimited: set[str] = set()
+        """Buckets whose answers carry no limits: never paced."""
+        self._limited = False
+        """Whether this site has reported limits at all (Infisical Cloud does on every
+        route, the login included; a self-hosted server never does). Until it has, no
+        request waits for a probe: a slow first answer must not hold the others."""
 
     def reserve(self, bucket: str) -> float:
         """Seconds to wait before sending on ``bucket`` (0: send now, and it is counted)."""
@@ -102,17 +115,43 @@ class Pacer:
 
     def observe(self, bucket: str, status: int, headers: Mapping[str, str]) -> None:
         """Take the budget an answer reports (nothing when it reports none)."""
-        remaining = _count(headers.get("x-ratelimit-remaining"))
-        reset = _count(headers.get("x-ratelimit-reset"))
-        if remaining is None or reset is None:
-            return
+        limits = _limits(headers)
         with self._lock:
-            self._observe(self._buckets, bucket, status, remaining, reset)
+            if self._unknown(bucket, limits):
+                return
+            assert limits is not None
+            self._observe(self._buckets, bucket, status, *limits)
+
+    def _unknown(self, bucket: str, limits: tuple[int, int] | None) -> bool:
+        """Settle the probe of ``bucket``; True when the answer reported no limits."""
+        self._probes.pop(bucket, None)
+        if limits is None:
+            if len(self._unlimited) >= MAX_TRACKED:
+                self._unlimited.clear()
+            self._unlimited.add(bucket)
+            return True
+        self._unlimited.discard(bucket)
+        self._limited = True
+        return False
+
+    def _probe(self, bucket: str) -> float:
+        """Before any answer on ``bucket``: one request asks, the others wait for it (a
+        fleet's first burst would otherwise all be sent blind)."""
+        if not self._limited or bucket in self._unlimited:
+            return 0.0
+        now = self._clock()
+        sent = self._probes.get(bucket)
+        if sent is not None and now - sent < PROBE_PATIENCE:
+            return PROBE_POLL
+        if len(self._probes) >= MAX_TRACKED:
+            self._probes.clear()
+        self._probes[bucket] = now
+        return 0.0
 
     def _reserve(self, buckets: dict[str, _Bucket], bucket: str) -> float:
         state = buckets.get(bucket)
         if state is None:
-            return 0.0
+            return self._probe(bucket)
         now = self._clock()
         if state.resets_at - now > state.window:
             # Never more than a window ahead: a stale record (another boot's clock).
@@ -144,14 +183,22 @@ class Pacer:
                 buckets.pop(next(iter(buckets)))
             state = buckets[bucket] = _Bucket(now + reset, float(max(reset, 1)))
         state.window = float(max(reset, 1, state.window))
-        state.resets_at = now + reset
         if status == 429:
             state.share = max(MIN_SHARE, state.share * 0.5)
             remaining = 0
         else:
             state.share = min(1.0, state.share * SHARE_GROWTH)
         # The server's figure counts the whole fleet behind this IP; take our share of it.
-        state.allowance = int(remaining * state.share)
+        offered = int(remaining * state.share)
+        resets_at = now + reset
+        if state.allowance is not None and abs(resets_at - state.resets_at) < 1.0:
+            # The same window (``reset`` is in whole seconds). Answers overtake each other
+            # and every request still in flight will be counted: never raise what is left
+            # from an answer, only lower it.
+            state.allowance = min(state.allowance, offered)
+        else:
+            state.allowance = offered
+            state.resets_at = resets_at
 
 
 class HostPacer(Pacer):
@@ -177,25 +224,31 @@ class HostPacer(Pacer):
         self._absent_until = 0.0
 
     def reserve(self, bucket: str) -> float:
-        if self._fd is None:
-            # Until some process of this host is told of a limit there is no file; look
-            # for it at most once a second (a self-hosted server never sends limits).
-            now = self._clock()
-            if now < self._absent_until:
+        with self._lock:
+            if bucket in self._unlimited:
                 return 0.0
-            if not os.path.exists(self.path):
-                self._absent_until = now + 1.0
-                return 0.0
-        with self._lock, self._shared_buckets() as buckets:
-            return self._reserve(buckets, bucket)
+            if self._fd is None:
+                # Until some process of this host is told of a limit there is no file;
+                # look for it at most once a second (self-hosted servers send no limits).
+                now = self._clock()
+                if now < self._absent_until:
+                    return self._probe(bucket)
+                if not os.path.exists(self.path):
+                    self._absent_until = now + 1.0
+                    return self._probe(bucket)
+            self._limited = True  # the file exists: some process was told of limits
+            with self._shared_buckets() as buckets:
+                return self._reserve(buckets, bucket)
 
     def observe(self, bucket: str, status: int, headers: Mapping[str, str]) -> None:
-        remaining = _count(headers.get("x-ratelimit-remaining"))
-        reset = _count(headers.get("x-ratelimit-reset"))
-        if remaining is None or reset is None:
-            return
-        with self._lock, self._shared_buckets() as buckets:
-            self._observe(buckets, bucket, status, remaining, reset)
+        limits = _limits(headers)
+        with self._lock:
+            if self._unknown(bucket, limits):
+                return
+            assert limits is not None
+            self._absent_until = 0.0
+            with self._shared_buckets() as buckets:
+                self._observe(buckets, bucket, status, *limits)
 
     @contextlib.contextmanager
     def _shared_buckets(self) -> Iterator[dict[str, _Bucket]]:
@@ -285,6 +338,15 @@ def _forget_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def _limits(headers: Mapping[str, str]) -> tuple[int, int] | None:
+    """(remaining, seconds to reset) of an answer, or None when it reports no limits."""
+    remaining = _count(headers.get("x-ratelimit-remaining"))
+    reset = _count(headers.get("x-ratelimit-reset"))
+    if remaining is None or reset is None:
+        return None
+    return remaining, reset
 
 
 def _count(value: str | None) -> int | None:

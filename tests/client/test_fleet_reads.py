@@ -8,8 +8,8 @@ import time
 import pytest
 from aiohttp import web
 
-from infisical_async import AsyncInfisicalClient, RateLimitError, UniversalAuth
-from infisical_async._pacing import Pacer
+from infisical_async import AsyncInfisicalClient, NotFoundError, RateLimitError, UniversalAuth
+from infisical_async._pacing import PROBE_PATIENCE, PROBE_POLL, Pacer
 from infisical_async.testing import EmbeddedServer
 
 from ..conftest import ServeApp, make_client
@@ -189,3 +189,38 @@ async def test_every_429_says_how_long_to_wait(
         with pytest.raises(RateLimitError) as caught:
             await client.secrets.list()
     assert caught.value.retry_after == expected
+
+
+def test_before_any_answer_one_request_asks_and_the_rest_wait_for_it() -> None:
+    now = [0.0]
+    pacer = Pacer(clock=lambda: now[0], rng=lambda: 0.5)
+    # Until the site reports limits at all, nothing waits (a self-hosted server).
+    assert pacer.reserve("GET /x") == pacer.reserve("GET /x") == 0.0
+    pacer.observe("POST /login", 200, {"x-ratelimit-remaining": "9", "x-ratelimit-reset": "5"})
+    assert pacer.reserve("GET /x") == 0.0  # the probe
+    assert pacer.reserve("GET /x") == PROBE_POLL  # the others wait for its answer
+    assert pacer.reserve("GET /other") == 0.0  # each bucket has its own probe
+    now[0] = PROBE_PATIENCE + 0.1
+    assert pacer.reserve("GET /x") == 0.0  # no answer in time: another one asks
+    # An answer without limits (a self-hosted server): never paced again.
+    pacer.observe("GET /x", 200, {})
+    assert all(pacer.reserve("GET /x") == 0.0 for _ in range(100))
+    # An answer with limits: paced by them.
+    pacer.observe("GET /other", 200, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "5"})
+    assert pacer.reserve("GET /other") > 4
+
+
+async def test_a_fresh_clients_first_burst_never_overruns_the_window() -> None:
+    async with (
+        EmbeddedServer(rate_limits="instance", rate_window=30) as server,  # 60 a window
+        make_client(server, pace_rate_limits="process", timeout=2) as client,
+    ):
+        results = await asyncio.gather(
+            *(client.secrets.get(f"K{i}") for i in range(80)), return_exceptions=True
+        )
+        answered = [r for r in results if isinstance(r, NotFoundError)]
+        refused = [r for r in results if isinstance(r, RateLimitError)]
+        # The first request learns the budget; the others then take exactly what is left,
+        # and the 20 beyond it fail fast instead of waiting 30 s past their deadline.
+        assert (len(answered), len(refused)) == (60, 20)
+        assert server.control.rate_limited == 0

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from infisical_async import AsyncInfisicalClient, InvalidArgumentError
-from infisical_async._pacing import HostPacer, host_pacer_path, shared_pacer
+from infisical_async._pacing import PROBE_POLL, HostPacer, host_pacer_path, shared_pacer
 from infisical_async.testing import EmbeddedServer
 
 from ..conftest import make_client
@@ -42,12 +42,13 @@ def test_a_damaged_or_stale_file_is_only_advice(tmp_path: Path) -> None:
     path.write_text("{not json")
     pacer = HostPacer(path, clock=lambda: 5.0, rng=lambda: 0.5)
     try:
-        assert pacer.reserve("GET /x") == 0.0
+        assert pacer.reserve("GET /x") == 0.0  # unreadable: unknown, so this one asks
+        assert pacer.reserve("GET /x") == PROBE_POLL  # and the next waits for its answer
         # A record from another boot: its window "resets" far beyond one window from now.
         path.write_text(json.dumps({"GET /x": [0, 1e9, 10.0, 1.0]}))
         assert pacer.reserve("GET /x") == 0.0  # taken as a new window, not a 1e9 s wait
-        path.write_text(json.dumps({"GET /x": ["x", 1, 2]}))
-        assert pacer.reserve("GET /x") == 0.0
+        path.write_text(json.dumps({"GET /y": ["x", 1, 2]}))
+        assert pacer.reserve("GET /y") == 0.0  # a damaged record: unknown, this one asks
     finally:
         pacer.close()
 
