@@ -35,6 +35,7 @@ from ._transport import Revalidation, Transport
 from ._ttl import MIN_TTL_MS
 from ._types import NOT_GIVEN, NotGiven, Timeout
 from ._validation import require_path
+from ._watch import close_watches
 from .errors import AuthenticationError, InvalidArgumentError
 from .resources.auth import AsyncAuth
 from .resources.dynamic_secrets import AsyncDynamicSecrets
@@ -374,6 +375,7 @@ class AsyncInfisicalClient:
         state.keepers.clear()
         for keeper in keepers:
             await keeper.stop()
+        await close_watches(state)
         if state.shared_cache is not None:
             await state.shared_cache.aclose()
         await state.tokens.aclose()

@@ -151,7 +151,11 @@ class EventBus:
 
     def _schedule(self) -> None:
         if self._flush is None:
-            loop = asyncio.get_running_loop()
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # seeded before the server runs: nobody can be subscribed
+                self.flush()
+                return
             self._flush = loop.call_later(self.publish_delay, self.flush)
 
     def flush(self) -> None:
