@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Collection, Mapping, MutableMapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, MutableMapping, Sequence
 
 from infisical_async._watch import SecretEvent, WatchItem
 from infisical_async.models import (
@@ -151,7 +151,7 @@ class Secrets:
         events: Collection[SecretEvent] | None = None,
         poll_interval: float = 30.0,
         heartbeat_timeout: float = 45.0,
-    ) -> AsyncIterator[WatchItem]:
+    ) -> Iterator[WatchItem]:
         """Follow the changes of a folder (and its sub-folders with ``recursive=True``).
 
         Yields a `SecretChange` (``event``, ``environment``, ``secret_path``, ``key``) per
@@ -178,7 +178,7 @@ class Secrets:
             PermissionDeniedError: the identity may not subscribe (after one re-login).
             AuthenticationError: the token is refused after one re-login.
         """
-        return self._runner.call_sync(
+        return self._runner.iterate(
             self._async.watch,
             project_id=project_id,
             environment=environment,
