@@ -18,6 +18,7 @@ from collections.abc import (
 )
 from typing import Any, TypeVar
 
+from .._live_cache import follow_project
 from .._retry import RetryMode
 from .._serde import structure, unstructure
 from .._transport import Revalidation
@@ -155,6 +156,7 @@ class AsyncSecrets(AsyncResource):
         cache = self._state.cache
         if cache_key is None or not cache.enabled:
             return await fetch(None)
+        follow_project(self._client, cache_key[1])
         generation = cache.generation(cache_key[1])
         held = cache.revalidatable(cache_key)
         revalidation = Revalidation(etag=None if held is None else held[1])
