@@ -101,8 +101,9 @@ class WatchResync:
     """Changes may have been missed: re-read what you follow.
 
     Yielded after every reconnect (the server keeps no events for anyone, so what
-    happened while the watch was disconnected is lost) and when the watch switches to
-    polling.
+    happened while the watch was disconnected is lost) and once when the watch finds the
+    server has no change events and switches to polling (from then on, changes are seen
+    one ``poll_interval`` late at most).
 
     Attributes:
         reason: ``"reconnected"`` (a new event stream after a lost one) or ``"polling"``
@@ -278,8 +279,7 @@ class Watcher:
                     raise
                 log.info("the server has no change events (%s): polling", exc.status_code)
                 self._set_mode("polling")
-                if connected_before or not self.policy.poll_when_unavailable:
-                    yield WatchResync(reason="polling")
+                yield WatchResync(reason="polling")
                 if not self.policy.poll_when_unavailable:
                     self._set_mode("unavailable")
                     return

@@ -24,7 +24,7 @@ import os
 import threading
 import warnings
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from types import TracebackType
 from typing import Any, Protocol, TypeVar, cast
@@ -138,7 +138,7 @@ class PortalRunner:
 
     def iterate(
         self, fn: Callable[..., AsyncIterator[T]], /, *args: Any, **kwargs: Any
-    ) -> Iterator[T]:
+    ) -> Generator[T, None, None]:
         """Drive an async iterator from blocking code, one trip to the loop per item.
 
         ``fn(*args, **kwargs)`` runs on the loop at once (so argument errors are raised
@@ -148,7 +148,7 @@ class PortalRunner:
         """
         return self._drive(self.call_sync(fn, *args, **kwargs))
 
-    def _drive(self, iterator: AsyncIterator[T]) -> Iterator[T]:
+    def _drive(self, iterator: AsyncIterator[T]) -> Generator[T, None, None]:
         try:
             while True:
                 try:

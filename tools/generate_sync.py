@@ -318,8 +318,8 @@ def iterator_twin(fn: ast.FunctionDef | ast.AsyncFunctionDef, renamer: _Renamer)
     the garbage collector) closes the async iterator there."""
     item = async_iterated(fn)
     assert item is not None
-    renamer.names.add("Iterator")
-    head = signature(fn, renamer, f"Iterator[{ast.unparse(renamer.visit(item))}]")
+    renamer.names.add("Generator")
+    head = signature(fn, renamer, f"Generator[{ast.unparse(renamer.visit(item))}, None, None]")
     call_args = forward(without_async_only(fn))
     sep = ", " if call_args else ""
     indent = "        "
@@ -484,7 +484,7 @@ def render(module: Module, twins: dict[str, str]) -> str:
         "PortalRunner": "infisical_sync._runner",
         "copy": "",
         "AbstractContextManager": "contextlib",
-        "Iterator": "collections.abc",
+        "Generator": "collections.abc",
         "TracebackType": "types",
         "options_from_env": "infisical_async._client",
         "forget_namespaces": "infisical_async._namespace",

@@ -485,8 +485,8 @@ class AsyncSecrets(AsyncResource):
         Yields a `SecretChange` (``event``, ``environment``, ``secret_path``, ``key``) per
         changed secret, from the server's change events, and a `WatchResync` whenever
         changes may have been missed: after every reconnect (the server keeps no events
-        for anyone) and when the watch falls back to polling. Re-read what you follow
-        when one arrives.
+        for anyone; re-read what you follow when one arrives), and once with
+        ``reason="polling"`` when the server turns out to have no change events.
 
         The watch survives: lost or silent streams (nothing for ``heartbeat_timeout``
         seconds) are reconnected with a capped, jittered backoff; a refused token is

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Collection, Generator, Mapping, MutableMapping, Sequence
 
 from infisical_async._watch import SecretEvent, WatchItem
 from infisical_async.models import (
@@ -151,14 +151,14 @@ class Secrets:
         events: Collection[SecretEvent] | None = None,
         poll_interval: float = 30.0,
         heartbeat_timeout: float = 45.0,
-    ) -> Iterator[WatchItem]:
+    ) -> Generator[WatchItem, None, None]:
         """Follow the changes of a folder (and its sub-folders with ``recursive=True``).
 
         Yields a `SecretChange` (``event``, ``environment``, ``secret_path``, ``key``) per
         changed secret, from the server's change events, and a `WatchResync` whenever
         changes may have been missed: after every reconnect (the server keeps no events
-        for anyone) and when the watch falls back to polling. Re-read what you follow
-        when one arrives.
+        for anyone; re-read what you follow when one arrives), and once with
+        ``reason="polling"`` when the server turns out to have no change events.
 
         The watch survives: lost or silent streams (nothing for ``heartbeat_timeout``
         seconds) are reconnected with a capped, jittered backoff; a refused token is

@@ -285,6 +285,7 @@ async def test_servers_without_events_are_polled_with_the_same_items(variant: st
                     ):
                         break
                     await asyncio.sleep(0.01)
+                assert await next_item(items) == WatchResync(reason="polling")
                 await asyncio.sleep(0.1)
                 refused = srv.control.request_count("POST unmatched")  # the route-404
                 await writer.secrets.create("NEW", "1", secret_path="/app")
@@ -326,6 +327,7 @@ async def test_closing_the_client_ends_a_polling_watch() -> None:
                 if srv.control.request_count("GET /api/v3/secrets/raw"):
                     break
                 await asyncio.sleep(0.01)
+            assert await next_item(items) == WatchResync(reason="polling")
             await client.aclose()  # while it waits 60 s for the next poll
             assert await next_item(items, timeout=2) == "END"
 
