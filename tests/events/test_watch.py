@@ -340,3 +340,39 @@ async def test_bad_arguments_are_named(events_server: EmbeddedServer) -> None:
             client.secrets.watch(poll_interval=0)
         with pytest.raises(InvalidArgumentError, match="secret_path"):
             client.secrets.watch(secret_path="app")
+
+
+async def test_a_full_project_is_retried_with_growing_backoff() -> None:
+    async with (
+        EmbeddedServer(events_max_connections=0) as srv,
+        make_client(srv) as client,
+    ):
+        sleep = FakeSleep()
+        client._state.sleep = sleep
+        async with watching(client) as (items, _):
+            for _ in range(300):
+                if len(sleep.delays) >= 4:
+                    break
+                await asyncio.sleep(0.01)
+            assert items.empty()  # 429s are waited out, never raised
+        assert srv.control.request_count(SUBSCRIBE) >= 4
+        assert sleep.delays[0] < sleep.delays[2] < sleep.delays[3]
+
+
+async def test_no_token_reaches_the_logs(
+    events_server: EmbeddedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    async with make_client(events_server) as client:
+        client._state.sleep = FakeSleep()
+        async with watching(client) as (items, _):
+            await until_streams(events_server)
+            token = client._state.tokens.current_token
+            assert token
+            events_server.control.expire_all_tokens()
+            events_server.control.cut_event_streams()
+            assert await next_item(items) == WatchResync(reason="reconnected")
+            new_token = client._state.tokens.current_token
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "reconnecting" in text or "logging in again" in text
+    assert token not in text and str(new_token) not in text
