@@ -192,13 +192,13 @@ async def test_reconnects_after_a_cut_and_an_outage_with_a_resync_marker(
             assert await next_item(items) == change("created", "AFTER_CUT")
 
             # The server goes away for a while: connection refused, again and again.
-            await srv._stop_listening()
+            await srv.stop_listening()
             srv.control.cut_event_streams()
             for _ in range(300):
                 if len(sleep.delays) >= 6:
                     break
                 await asyncio.sleep(0.01)
-            await srv._resume_listening()
+            await srv.resume_listening()
             assert await next_item(items) == WatchResync(reason="reconnected")
             await until_streams(srv)
             await writer.secrets.create("AFTER_OUTAGE", "1")
