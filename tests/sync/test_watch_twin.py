@@ -87,3 +87,22 @@ def test_argument_errors_come_at_the_call(events_server: EmbeddedServer) -> None
         pytest.raises(InvalidArgumentError, match="heartbeat_timeout"),
     ):
         client.secrets.watch(heartbeat_timeout=-1)
+
+
+def test_the_blocking_client_keeps_a_live_cache(events_server: EmbeddedServer) -> None:
+    events_server.control.seed({"DB": "one"})
+    heard: list[object] = []
+    client = make_sync_client(
+        events_server, cache_ttl=300, cache_mode="live", on_change=heard.append
+    )
+    with client, make_sync_client(events_server) as writer:
+        assert client.secrets.get("DB").value == "one"
+        wait_for(lambda: events_server.control.event_streams == 1, "no stream")
+        writer.secrets.update("DB", value="two")
+        wait_for(lambda: client.secrets.get("DB").value == "two", "never fresh")
+        # on_change runs after the cache dropped the entry (a callback reading gets news).
+        wait_for(
+            lambda: any(isinstance(i, SecretChange) and i.key == "DB" for i in heard),
+            "on_change not called",
+        )
+    wait_for(lambda: events_server.control.event_streams == 0, "the live watch outlived close")
