@@ -62,8 +62,12 @@ async def test_reads_come_from_memory_until_an_event_drops_them() -> None:
             before = srv.control.request_count(GET_V4)
             await reader.secrets.get("DB")
             assert srv.control.request_count(GET_V4) == before + 1
-        # Closing the client stopped the background watch.
-        await asyncio.sleep(0.05)
+        # Closing the client stopped the background watch (the server notices on its
+        # next ping).
+        for _ in range(200):
+            if srv.control.event_streams == 0:
+                break
+            await asyncio.sleep(0.01)
         assert srv.control.event_streams == 0
 
 
