@@ -9,7 +9,9 @@ the stream is down, or the server has no change events at all, answers fall back
 while it was down were not heard.
 
 The scope of an event is its project: recursive lists, imports and secret references make
-anything narrower easy to get wrong, and a write is rare next to reads.
+anything narrower easy to get wrong, and a write is rare next to reads. With a shared
+cache (``cache=``), each event is also broadcast through it, so processes that do not watch
+drop their copies too.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class LiveCache:
                 # the poll interval once no stream is up (see _mode_changed).
                 if not (isinstance(item, WatchResync) and item.reason == "polling"):
                     self._state.cache.invalidate_project(project)
+                    await self._share(project)
                 await self._notify(item)
         except InfisicalError as exc:
             log.warning(
@@ -94,6 +97,17 @@ class LiveCache:
         self._modes[project] = mode
         streaming = all(m == "streaming" for m in self._modes.values())
         self._state.cache.ttl = self._safety_ttl if streaming else self._fallback_ttl
+
+    async def _share(self, project: str) -> None:
+        """With a shared cache (``cache=``), tell every process: their copies are stale
+        too, and some of them may not be watching (the write may come from another tool)."""
+        shared = self._state.shared_cache
+        if shared is None:
+            return
+        try:
+            await shared.written(project)
+        except Exception:  # the backend bounds and logs its own outages
+            log.debug("live cache: the shared cache did not take the invalidation")
 
     async def _notify(self, item: WatchItem) -> None:
         if self._on_change is None:
