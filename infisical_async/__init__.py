@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs read; at run time, __getattr__ 
     from ._keeper import ErrorCallback, HeldLease, RotateCallback
     from ._ttl import TTLInput
     from ._types import NOT_GIVEN, NotGiven, Timeout
+    from ._watch import SecretChange, SecretEvent, WatchItem, WatchResync
     from .auth_methods import (
         AwsIamAuth,
         AzureAuth,
@@ -108,6 +109,12 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "NOT_GIVEN",
         "NotGiven",
         "Timeout",
+    ),
+    "._watch": (
+        "SecretChange",
+        "SecretEvent",
+        "WatchItem",
+        "WatchResync",
     ),
     ".auth_methods": (
         "AwsIamAuth",
@@ -234,6 +241,8 @@ __all__ = [
     "ResponseValidationError",
     "RotateCallback",
     "Secret",
+    "SecretChange",
+    "SecretEvent",
     "SecretImport",
     "SecretList",
     "SecretMetadata",
@@ -248,6 +257,8 @@ __all__ = [
     "TokenSource",
     "UniversalAuth",
     "UnprocessableEntityError",
+    "WatchItem",
+    "WatchResync",
     "__version__",
 ]
 """Kept in step with ``_EXPORTS`` (a test checks it); a literal, for type checkers."""

@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Awaitable, Mapping
 from datetime import timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -27,14 +27,16 @@ from ._constants import (
 )
 from ._env import options_from_env as options_from_env
 from ._generations import ApiGenerations
+from ._live_cache import ChangeCallback, enable_live_cache
 from ._namespace import Namespace, forget_namespaces
 from ._pacing import PacingScope, shared_pacer
 from ._retry import RetryMode
-from ._sync_hints import async_only
+from ._sync_hints import async_only, sync_note
 from ._transport import Revalidation, Transport
 from ._ttl import MIN_TTL_MS
 from ._types import NOT_GIVEN, NotGiven, Timeout
 from ._validation import require_path
+from ._watch import close_watches
 from .errors import AuthenticationError, InvalidArgumentError
 from .resources.auth import AsyncAuth
 from .resources.dynamic_secrets import AsyncDynamicSecrets
@@ -135,6 +137,15 @@ class AsyncInfisicalClient:
         cache: A cache shared with other clients and processes, such as
             ``infisical_async.cache.RedisCache``: reads go memory (with ``cache_ttl``),
             then this cache, then the server; writes invalidate it for every process.
+        cache_mode: ``"ttl"`` (default): cached answers are fresh for ``cache_ttl``.
+            ``"live"``: the first cached read of a project starts a background watch of
+            its change events; cached answers then stay valid until an event of their
+            project drops them, or ``cache_ttl`` (a safety TTL) runs out.
+        live_poll_interval: With ``cache_mode="live"``, how long cached answers stay fresh
+            while no event stream is up (a server without change events, or an outage);
+            they are then revalidated with ``If-None-Match``.
+        on_change: With ``cache_mode="live"``, called (sync or async) with each
+            ``SecretChange`` and ``WatchResync`` the live cache hears.
     """
 
     secrets = Namespace(AsyncSecrets)
@@ -145,6 +156,10 @@ class AsyncInfisicalClient:
     kms = Namespace(AsyncKms)
 
     @async_only("http_session")
+    @sync_note(
+        "on_change runs on the client's event-loop thread: keep it short and do not call "
+        "this blocking client from it."
+    )
     def __init__(
         self,
         *,
@@ -169,6 +184,9 @@ class AsyncInfisicalClient:
         coalesce_reads: bool = True,
         pace_rate_limits: PacingScope = "host",
         cache: CacheBackend | None = None,
+        cache_mode: Literal["ttl", "live"] = "ttl",
+        live_poll_interval: float = 10.0,
+        on_change: ChangeCallback | None = None,
     ) -> None:
         if not isinstance(max_retries, int) or max_retries < 0:
             raise InvalidArgumentError("max_retries", "must be a non-negative integer")
@@ -180,6 +198,14 @@ class AsyncInfisicalClient:
             raise InvalidArgumentError("retry_delay", "must be >= 0")
         if pace_rate_limits not in ("host", "process", "off"):
             raise InvalidArgumentError("pace_rate_limits", "must be 'host', 'process' or 'off'")
+        if cache_mode not in ("ttl", "live"):
+            raise InvalidArgumentError("cache_mode", "must be 'ttl' or 'live'")
+        if cache_mode == "live" and not cache_ttl:
+            raise InvalidArgumentError("cache_mode", "'live' needs cache_ttl > 0 (its safety TTL)")
+        if live_poll_interval <= 0:
+            raise InvalidArgumentError("live_poll_interval", "must be > 0")
+        if on_change is not None and (cache_mode != "live" or not callable(on_change)):
+            raise InvalidArgumentError("on_change", "must be a callable, with cache_mode='live'")
         base_url = _normalise_site_url(site_url or _site_url_from_env() or DEFAULT_SITE_URL)
         transport = Transport(
             base_url=base_url,
@@ -209,6 +235,13 @@ class AsyncInfisicalClient:
             generations=ApiGenerations(),
             coalesce_reads=coalesce_reads,
         )
+        if cache_mode == "live":
+            enable_live_cache(
+                self._state,
+                safety_ttl=cache_ttl,
+                poll_interval=live_poll_interval,
+                on_change=on_change,
+            )
         self._options = CallOptions()
         if cache is not None:
             from ._shared_reads import SharedReads
@@ -374,6 +407,7 @@ class AsyncInfisicalClient:
         state.keepers.clear()
         for keeper in keepers:
             await keeper.stop()
+        await close_watches(state)
         if state.shared_cache is not None:
             await state.shared_cache.aclose()
         await state.tokens.aclose()

@@ -478,6 +478,73 @@ class Transport:
             chunks.append(chunk)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
+    async def open_stream(
+        self, method: str, path: str, *, json: Any, token: str
+    ) -> aiohttp.ClientResponse:
+        """Send one request whose answer is a long-lived stream (server-sent events) and
+        return the open response; the caller reads it and must ``close()`` it.
+
+        No retries and no total deadline: only ``timeout.connect`` applies, and the caller
+        watches the stream itself. An error answer is read (bounded) and raised mapped,
+        exactly as `request` maps it, with nothing of the request in its chain.
+        """
+        session = self.session()
+        headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+        if not self._owns_session:
+            headers = {**self._headers, **headers}
+        failure: InfisicalError
+        try:
+            response = await session.request(
+                method,
+                self.base_url + path,
+                json=json,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(
+                    total=None, connect=self.timeout.connect, sock_read=None
+                ),
+                proxy=self._proxy,
+                allow_redirects=False,
+                raise_for_status=False,
+                ssl=self._ssl if self._ssl is not None else True,
+            )
+            if response.status < 300:
+                return response
+            try:
+                body = await self._read(response, method, path)
+            finally:
+                response.release()
+        except asyncio.TimeoutError:
+            failure = APITimeoutError("request timed out", method=method, path=path)
+        except aiohttp.ClientConnectorError as exc:
+            failure = APIConnectionError(
+                f"cannot connect: {type(exc).__name__}",
+                method=method,
+                path=path,
+                request_sent=False,
+            )
+        except (aiohttp.ClientError, OSError, RuntimeError) as exc:
+            if self._closed or session.closed:
+                failure = ClientClosedError("the client was closed during the call")
+            elif isinstance(exc, RuntimeError):
+                raise
+            else:
+                failure = APIConnectionError(
+                    f"connection failed: {type(exc).__name__}", method=method, path=path
+                )
+        else:
+            if response.status >= 400:
+                failure = error_from_response(
+                    response.status, body, response.headers, method=method, path=path
+                )
+            else:
+                failure = ResponseValidationError(
+                    f"unexpected redirect ({response.status}); check the site URL",
+                    status_code=response.status,
+                    method=method,
+                    path=path,
+                )
+        raise failure
+
     def __repr__(self) -> str:
         return f"<Transport {self.base_url} closed={self._closed}>"
 

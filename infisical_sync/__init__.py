@@ -179,6 +179,12 @@ if TYPE_CHECKING:
         Secret as Secret,
     )
     from infisical_async import (
+        SecretChange as SecretChange,
+    )
+    from infisical_async import (
+        SecretEvent as SecretEvent,
+    )
+    from infisical_async import (
         SecretImport as SecretImport,
     )
     from infisical_async import (
@@ -219,6 +225,12 @@ if TYPE_CHECKING:
     )
     from infisical_async import (
         UnprocessableEntityError as UnprocessableEntityError,
+    )
+    from infisical_async import (
+        WatchItem as WatchItem,
+    )
+    from infisical_async import (
+        WatchResync as WatchResync,
     )
 
     from ._client import InfisicalClient as InfisicalClient
@@ -278,6 +290,8 @@ __all__ = [
     "ResponseValidationError",
     "RotateCallback",
     "Secret",
+    "SecretChange",
+    "SecretEvent",
     "SecretImport",
     "SecretList",
     "SecretMetadata",
@@ -292,6 +306,8 @@ __all__ = [
     "TokenSource",
     "UniversalAuth",
     "UnprocessableEntityError",
+    "WatchItem",
+    "WatchResync",
     "__version__",
 ]
 

@@ -9,7 +9,7 @@ import ssl as ssl_module
 from collections.abc import Mapping
 from datetime import timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from infisical_async._auth import AuthStrategy, TokenAuth
 from infisical_async._client import AsyncInfisicalClient
@@ -19,6 +19,7 @@ from infisical_async._constants import (
     INITIAL_RETRY_DELAY,
 )
 from infisical_async._env import options_from_env
+from infisical_async._live_cache import ChangeCallback
 from infisical_async._namespace import forget_namespaces
 from infisical_async._pacing import PacingScope
 from infisical_async._ttl import MIN_TTL_MS
@@ -45,6 +46,9 @@ class InfisicalClient:
             project_id="...", environment="dev",
         ) as client:
             secret = client.secrets.get("DATABASE_URL")
+
+    on_change runs on the client's event-loop thread: keep it short and do not call this
+    blocking client from it.
 
     Args:
         site_url: Base URL of the Infisical server; defaults to ``INFISICAL_SITE_URL``,
@@ -83,6 +87,15 @@ class InfisicalClient:
         cache: A cache shared with other clients and processes, such as
             ``infisical_async.cache.RedisCache``: reads go memory (with ``cache_ttl``),
             then this cache, then the server; writes invalidate it for every process.
+        cache_mode: ``"ttl"`` (default): cached answers are fresh for ``cache_ttl``.
+            ``"live"``: the first cached read of a project starts a background watch of
+            its change events; cached answers then stay valid until an event of their
+            project drops them, or ``cache_ttl`` (a safety TTL) runs out.
+        live_poll_interval: With ``cache_mode="live"``, how long cached answers stay fresh
+            while no event stream is up (a server without change events, or an outage);
+            they are then revalidated with ``If-None-Match``.
+        on_change: With ``cache_mode="live"``, called (sync or async) with each
+            ``SecretChange`` and ``WatchResync`` the live cache hears.
     """
 
     # Blocking twin: calls run on this client's own event-loop thread. Inside async
@@ -118,6 +131,9 @@ class InfisicalClient:
         coalesce_reads: bool = True,
         pace_rate_limits: PacingScope = "host",
         cache: CacheBackend | None = None,
+        cache_mode: Literal["ttl", "live"] = "ttl",
+        live_poll_interval: float = 10.0,
+        on_change: ChangeCallback | None = None,
     ) -> None:
         self._runner = PortalRunner()
         try:
@@ -143,6 +159,9 @@ class InfisicalClient:
                 coalesce_reads=coalesce_reads,
                 pace_rate_limits=pace_rate_limits,
                 cache=cache,
+                cache_mode=cache_mode,
+                live_poll_interval=live_poll_interval,
+                on_change=on_change,
             )
         except BaseException:
             self._runner.close(None)

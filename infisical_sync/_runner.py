@@ -24,10 +24,10 @@ import os
 import threading
 import warnings
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import anyio
 from anyio.from_thread import BlockingPortal
@@ -136,6 +136,44 @@ class PortalRunner:
         self._check_usable()
         return self._portal.call(functools.partial(fn, *args, **kwargs))
 
+    def iterate(
+        self, fn: Callable[..., AsyncIterator[T]], /, *args: Any, **kwargs: Any
+    ) -> Generator[T, None, None]:
+        """Drive an async iterator from blocking code, one trip to the loop per item.
+
+        ``fn(*args, **kwargs)`` runs on the loop at once (so argument errors are raised
+        here); the generator returned fetches each item there. Closing the generator, or
+        its garbage collection, closes the async iterator on the loop; closing the client
+        ends the iteration.
+        """
+        return self._drive(self.call_sync(fn, *args, **kwargs))
+
+    def _drive(self, iterator: AsyncIterator[T]) -> Generator[T, None, None]:
+        try:
+            while True:
+                try:
+                    found, item = self.call(_next_item, iterator)
+                except ClientClosedError:
+                    if self._closed:
+                        return  # the client closed: the async iterator ended with it
+                    raise
+                if not found:
+                    return
+                yield cast(T, item)
+        finally:
+            self._close_iterator(iterator)
+
+    def _close_iterator(self, iterator: AsyncIterator[Any]) -> None:
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is None or self._closed or os.getpid() != self._pid:
+            return
+        if threading.get_ident() == self._loop_thread:
+            # Collected on the loop thread itself: it cannot wait for itself.
+            self._loop.create_task(aclose())
+            return
+        with contextlib.suppress(ClientClosedError):
+            self.call(aclose)
+
     def wrap_async_cm(self, cm: AbstractAsyncContextManager[T]) -> AbstractContextManager[T]:
         """Use an async context manager from blocking code; it lives on the loop.
 
@@ -179,6 +217,15 @@ class PortalRunner:
             self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout)
         return True
+
+
+async def _next_item(iterator: AsyncIterator[T]) -> tuple[bool, T | None]:
+    """(True, item), or (False, None) at the end: StopAsyncIteration must not cross a
+    task boundary as an exception."""
+    try:
+        return True, await iterator.__anext__()
+    except StopAsyncIteration:
+        return False, None
 
 
 class AsyncClient(Protocol):

@@ -4,9 +4,12 @@ export them. Also ``python -m infisical_sync``."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
@@ -15,6 +18,7 @@ import attrs
 from infisical_async._constants import DEFAULT_SITE_URL
 from infisical_async._env import CREDENTIAL_VARIABLES, options_from_env
 from infisical_async._version import __version__
+from infisical_async._watch import WatchResync
 from infisical_async.errors import (
     APIConnectionError,
     ConfigurationError,
@@ -96,15 +100,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--watch",
         action="store_true",
-        help="check the secrets every --watch-interval seconds; restart the program when "
-        "they change",
+        help="restart the program when the secrets change: on the server's change events, "
+        "or by checking every --watch-interval seconds on servers without them",
     )
     run.add_argument(
         "--watch-interval",
         type=float,
         default=10.0,
         metavar="SECONDS",
-        help="polling interval for --watch (default: 10)",
+        help="polling interval for --watch without change events (default: 10)",
     )
     run.add_argument(
         "--pass-credentials",
@@ -277,14 +281,17 @@ def _supervise(
 ) -> int:
     """Run the program until it exits; with a client, restart it when the secrets change."""
     current: list[Child] = [Child(command, env)]
+    changes = _ChangeSignal(client, args) if client is not None else None
     with forwarding(lambda: current[0]):
         while True:
             try:
                 returncode = current[0].process.wait(
-                    timeout=args.watch_interval if client is not None else None
+                    timeout=None if changes is None else changes.wait_step
                 )
             except subprocess.TimeoutExpired:
-                assert client is not None
+                assert client is not None and changes is not None
+                if not changes.due():
+                    continue
                 fresh = _refresh(client, args)
                 if fresh is None or fresh == secrets:
                     continue
@@ -296,6 +303,47 @@ def _supervise(
                 current[0] = Child(command, env)
                 continue
             return exit_status(returncode)
+
+
+class _ChangeSignal:
+    """When ``run --watch`` should look at the secrets again: as soon as a change event
+    (or a resync after a reconnect) arrives, from a daemon thread following
+    ``secrets.watch()``; on a server without change events, every ``--watch-interval``.
+    The thread ends when the client closes."""
+
+    wait_step = 0.2
+    """How often the supervisor looks up from waiting for the program."""
+
+    def __init__(self, client: InfisicalClient, args: argparse.Namespace) -> None:
+        self._changed = threading.Event()
+        self._polling = False
+        self._interval = args.watch_interval
+        self._last = time.monotonic()
+        self._thread = threading.Thread(
+            target=self._follow, args=(client, args), name="infisical-py-watch", daemon=True
+        )
+        self._thread.start()
+
+    def _follow(self, client: InfisicalClient, args: argparse.Namespace) -> None:
+        try:
+            changes = client.secrets.watch(recursive=args.recursive)
+            with contextlib.closing(changes):
+                for item in changes:
+                    if isinstance(item, WatchResync) and item.reason == "polling":
+                        break  # the full listing every --watch-interval also sees imports
+                    self._changed.set()
+        except InfisicalError as exc:
+            _say(f"warning: change events failed ({type(exc).__name__}); polling instead")
+        self._polling = True
+
+    def due(self) -> bool:
+        """Whether to list the secrets now (clears the signal)."""
+        now = time.monotonic()
+        if self._changed.is_set() or (self._polling and now - self._last >= self._interval):
+            self._changed.clear()
+            self._last = now
+            return True
+        return False
 
 
 def _refresh(client: InfisicalClient, args: argparse.Namespace) -> dict[str, str] | None:

@@ -8,6 +8,8 @@ it through the client's :class:`infisical_sync._runner.PortalRunner`:
 * ``async def``                       -> ``runner.call(async_method, ...)``
 * ``@asynccontextmanager async def``  -> ``runner.wrap_async_cm(async_method(...))``
 * plain ``def``                       -> ``runner.call_sync(method, ...)`` (runs on the loop)
+* ``def`` -> ``AsyncIterator[X]``, or an async generator -> a blocking generator of ``X``:
+  ``runner.iterate(async_method(...))`` (closed on the loop when it is closed or collected)
 * ``@property``                       -> a property reading the async object's
 * ``name = Namespace(AsyncX)``        -> ``name = twin_namespace(X, "name")``: on the class,
   the namespace class (for ``help()`` and IDEs); on an object, a twin wrapping the async
@@ -277,11 +279,61 @@ def cache_peeks(cls: ast.ClassDef) -> set[str]:
     }
 
 
+_ASYNC_ITERATOR_TYPES = {"AsyncIterator", "AsyncGenerator", "AsyncIterable"}
+
+
+def async_iterated(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.expr | None:
+    """The item type of a method whose result is iterated with ``async for``: an async
+    generator, or a plain method annotated to return an async iterator; else None."""
+    if "asynccontextmanager" in decorator_names(fn):
+        return None
+    returns = fn.returns
+    if returns is None:
+        if isinstance(fn, ast.AsyncFunctionDef) and _yields(fn):
+            raise SystemExit(f"{fn.name}: annotate the items of the async generator")
+        return None
+    base = returns.value if isinstance(returns, ast.Subscript) else returns
+    name = ast.unparse(base).rsplit(".", 1)[-1]
+    is_generator = isinstance(fn, ast.AsyncFunctionDef) and _yields(fn)
+    if name not in _ASYNC_ITERATOR_TYPES:
+        if is_generator:
+            raise SystemExit(f"{fn.name}: an async generator must be annotated AsyncIterator[...]")
+        return None
+    if isinstance(fn, ast.AsyncFunctionDef) and not is_generator:
+        raise SystemExit(f"{fn.name}: a coroutine returning an async iterator has no twin")
+    if not isinstance(returns, ast.Subscript):
+        raise SystemExit(f"{fn.name}: annotate the item type ({name}[...])")
+    item = returns.slice
+    if isinstance(item, ast.Tuple):  # AsyncGenerator[Item, Sent]
+        item = item.elts[0]
+    return item
+
+
+def _yields(fn: ast.AsyncFunctionDef) -> bool:
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(fn))
+
+
+def iterator_twin(fn: ast.FunctionDef | ast.AsyncFunctionDef, renamer: _Renamer) -> str:
+    """A plain generator: each item is fetched on the loop; closing it (or losing it to
+    the garbage collector) closes the async iterator there."""
+    item = async_iterated(fn)
+    assert item is not None
+    renamer.names.add("Generator")
+    head = signature(fn, renamer, f"Generator[{ast.unparse(renamer.visit(item))}, None, None]")
+    call_args = forward(without_async_only(fn))
+    sep = ", " if call_args else ""
+    indent = "        "
+    body = f"return self._runner.iterate(self._async.{fn.name}{sep}{call_args})"
+    return f"    {head}:\n{doc_block(fn, indent)}{indent}{body}\n"
+
+
 def method_twin(
     fn: ast.FunctionDef | ast.AsyncFunctionDef,
     renamer: _Renamer,
     peeks: frozenset[str] = frozenset(),
 ) -> str:
+    if async_iterated(fn) is not None:
+        return iterator_twin(fn, renamer)
     decorators = decorator_names(fn)
     indent = "        "
     call_args = forward(without_async_only(fn))
@@ -294,8 +346,6 @@ def method_twin(
             renamer.names.add("AbstractContextManager")
             head = signature(fn, renamer, result)
             body = f"return self._runner.wrap_async_cm(self._async.{fn.name}({call_args}))"
-        elif any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(fn)):
-            raise SystemExit(f"{fn.name}: async generators are not supported by the generator")
         else:
             head = signature(fn, renamer)
             sep = ", " if call_args else ""
@@ -434,6 +484,7 @@ def render(module: Module, twins: dict[str, str]) -> str:
         "PortalRunner": "infisical_sync._runner",
         "copy": "",
         "AbstractContextManager": "contextlib",
+        "Generator": "collections.abc",
         "TracebackType": "types",
         "options_from_env": "infisical_async._client",
         "forget_namespaces": "infisical_async._namespace",
@@ -595,7 +646,9 @@ def missing_twins() -> list[str]:
                 continue
             twin = getattr(sync_mod, sync_name(name), None)
             for attr, member in inspect.getmembers(cls):
-                if attr.startswith("_") or not inspect.iscoroutinefunction(member):
+                if attr.startswith("_") or not (
+                    inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member)
+                ):
                     continue
                 twin_attr = "close" if attr == "aclose" else attr
                 if twin is None or not callable(getattr(twin, twin_attr, None)):

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from .._client import AsyncInfisicalClient
-from ..errors import InvalidArgumentError
+from ..errors import InfisicalError, InvalidArgumentError
 from ._health import check_health
 from ._pool import PoolSpec, RotatingPool, open_rotating_pool
 
 __all__ = ["InfisicalApp", "InfisicalState"]
+
+log = logging.getLogger("infisical_async.integrations")
 
 
 def _build_settings(factory: Callable[..., Any], secrets: dict[str, str]) -> Any:
@@ -38,6 +42,8 @@ class InfisicalState:
         self.settings: Any = None
         """``settings(secrets)``'s result, when a ``settings`` factory was given."""
         self.pools: dict[str, RotatingPool[Any]] = {}
+        self.reloads = 0
+        """How many times ``reload_on_change`` replaced the secrets and settings."""
         self._health_timeout = health_timeout
 
     async def health(self) -> dict[str, Any]:
@@ -63,6 +69,10 @@ class InfisicalApp:
         pools: Connection pools fed by dynamic-secret leases (e.g. ``asyncpg_pool(...)``),
             rebuilt when their credentials rotate; ``state.pools[name].pool``.
         health_timeout: Seconds the health probe waits for the server.
+        reload_on_change: Follow ``secrets_path`` with ``secrets.watch()`` (change events,
+            or polling on servers without them) and, when its secrets change, rebuild
+            ``state.secrets`` and ``state.settings`` in place (a settings build that fails
+            keeps the previous ones, with an error log).
     """
 
     def __init__(
@@ -74,9 +84,12 @@ class InfisicalApp:
         settings: Callable[..., Any] | None = None,
         pools: Mapping[str, PoolSpec[Any]] | None = None,
         health_timeout: float = 5.0,
+        reload_on_change: bool = False,
     ) -> None:
         if health_timeout <= 0:
             raise InvalidArgumentError("health_timeout", "must be > 0")
+        if reload_on_change and secrets_path is None:
+            raise InvalidArgumentError("reload_on_change", "needs secrets_path to follow")
         if settings is not None and secrets_path is None:
             raise InvalidArgumentError("settings", "needs secrets_path to load the secrets from")
         self._make_client = client or AsyncInfisicalClient.from_env
@@ -85,6 +98,7 @@ class InfisicalApp:
         self._settings = settings
         self._pools = dict(pools or {})
         self._health_timeout = health_timeout
+        self._reload_on_change = reload_on_change
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[InfisicalState]:
@@ -102,4 +116,51 @@ class InfisicalApp:
                 state.pools[name] = await stack.enter_async_context(
                     open_rotating_pool(client, spec, state.secrets)
                 )
+            if self._reload_on_change:
+                follower = asyncio.create_task(self._follow(client, state))
+                stack.push_async_callback(_cancel, follower)
             yield state
+
+    async def _follow(self, client: AsyncInfisicalClient, state: InfisicalState) -> None:
+        """Rebuild the loaded secrets and settings whenever the watch says they may have
+        changed (a change, or a resync after a reconnect)."""
+        assert self._secrets_path is not None
+        try:
+            async for _ in client.secrets.watch(
+                secret_path=self._secrets_path, recursive=self._recursive
+            ):
+                await self._reload(client, state)
+        except InfisicalError as exc:
+            log.error("no longer following secret changes: %s", type(exc).__name__)
+
+    async def _reload(self, client: AsyncInfisicalClient, state: InfisicalState) -> None:
+        assert self._secrets_path is not None
+        try:
+            listed = await client.secrets.list(
+                secret_path=self._secrets_path, recursive=self._recursive
+            )
+        except InfisicalError as exc:
+            log.warning("could not reload the secrets (%s); keeping them", type(exc).__name__)
+            return
+        secrets = listed.to_dict()
+        if secrets == state.secrets:
+            return
+        settings = state.settings
+        if self._settings is not None:
+            try:
+                settings = _build_settings(self._settings, secrets)
+            except Exception as exc:  # the user's factory: keep serving the old settings
+                log.error(
+                    "the changed secrets do not build settings (%s); keeping the previous",
+                    type(exc).__name__,
+                )
+                return
+        state.secrets, state.settings = secrets, settings
+        state.reloads += 1
+        log.info("reloaded %d secrets from %s", len(secrets), self._secrets_path)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -40,7 +40,7 @@ class Infisical(InfisicalApp):
     """``InfisicalApp`` for ``aiohttp.web``; its state lives under ``infisical.key``.
 
     Takes the arguments of ``InfisicalApp``: ``client``, ``secrets_path``, ``recursive``,
-    ``settings``, ``pools``, ``health_timeout``.
+    ``settings``, ``pools``, ``health_timeout``, ``reload_on_change``.
     """
 
     @functools.cached_property

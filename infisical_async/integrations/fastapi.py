@@ -51,6 +51,8 @@ class Infisical(InfisicalApp):
             ``InfisicalSettingsSource``: your configuration object, built at startup.
         pools: Connection pools fed by dynamic-secret leases (``asyncpg_pool(...)``).
         health_timeout: Seconds the health probe waits for the server.
+        reload_on_change: Rebuild ``secrets`` and ``settings`` in place when the secrets of
+            ``secrets_path`` change (change events, or polling without them).
         state_name: Attribute of ``app.state`` holding the running state.
     """
 
@@ -63,6 +65,7 @@ class Infisical(InfisicalApp):
         settings: Callable[..., Any] | None = None,
         pools: Mapping[str, PoolSpec[Any]] | None = None,
         health_timeout: float = 5.0,
+        reload_on_change: bool = False,
         state_name: str = "infisical",
     ) -> None:
         super().__init__(
@@ -72,6 +75,7 @@ class Infisical(InfisicalApp):
             settings=settings,
             pools=pools,
             health_timeout=health_timeout,
+            reload_on_change=reload_on_change,
         )
         self.state_name = state_name
 

@@ -7,13 +7,23 @@ import builtins
 import functools
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from typing import Any, TypeVar
 
+from .._live_cache import follow_project
 from .._retry import RetryMode
 from .._serde import structure, unstructure
 from .._transport import Revalidation
 from .._validation import flag, pick, require_name, require_path
+from .._watch import SecretEvent, Watcher, WatchItem, WatchPolicy, WatchScope, check_events
 from ..errors import (
     APIConnectionError,
     APITimeoutError,
@@ -146,6 +156,7 @@ class AsyncSecrets(AsyncResource):
         cache = self._state.cache
         if cache_key is None or not cache.enabled:
             return await fetch(None)
+        follow_project(self._client, cache_key[1])
         generation = cache.generation(cache_key[1])
         held = cache.revalidatable(cache_key)
         revalidation = Revalidation(etag=None if held is None else held[1])
@@ -457,6 +468,61 @@ class AsyncSecrets(AsyncResource):
             return _expect_key(structure(unwrap(data, "secret"), Secret), key)
 
         return await self._read(cache_key, fetch)
+
+    def watch(
+        self,
+        *,
+        project_id: str | None = None,
+        environment: str | None = None,
+        secret_path: str | None = None,
+        recursive: bool = True,
+        events: Collection[SecretEvent] | None = None,
+        poll_interval: float = 30.0,
+        heartbeat_timeout: float = 45.0,
+    ) -> AsyncIterator[WatchItem]:
+        """Follow the changes of a folder (and its sub-folders with ``recursive=True``).
+
+        Yields a `SecretChange` (``event``, ``environment``, ``secret_path``, ``key``) per
+        changed secret, from the server's change events, and a `WatchResync` whenever
+        changes may have been missed: after every reconnect (the server keeps no events
+        for anyone; re-read what you follow when one arrives), and once with
+        ``reason="polling"`` when the server turns out to have no change events.
+
+        The watch survives: lost or silent streams (nothing for ``heartbeat_timeout``
+        seconds) are reconnected with a capped, jittered backoff; a refused token is
+        renewed by one new login (a second refusal raises). A server without change
+        events (older than mid-2025, or a plan without them) is polled instead: the folder
+        is listed every ``poll_interval`` seconds with ``If-None-Match`` and differences
+        come out as the same items (imports are not followed then).
+
+        It ends (the iteration finishes, no error) when the client is closed; close it
+        earlier with ``aclose()`` on the iterator, or ``contextlib.aclosing``.
+
+        Args:
+            events: Which of ``"created"``, ``"updated"``, ``"deleted"`` and
+                ``"imports_changed"`` to follow (default: all).
+
+        Raises:
+            PermissionDeniedError: the identity may not subscribe (after one re-login).
+            AuthenticationError: the token is refused after one re-login.
+        """
+        project, env, path = self._scope(project_id, environment, secret_path)
+        flag(recursive, "recursive")
+        for name, value in (
+            ("poll_interval", poll_interval),
+            ("heartbeat_timeout", heartbeat_timeout),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise InvalidArgumentError(name, "must be a positive number of seconds")
+        scope = WatchScope(
+            project_id=project,
+            environment=env,
+            secret_path=path,
+            recursive=recursive,
+            events=check_events(events),
+        )
+        policy = WatchPolicy(poll_interval=poll_interval, heartbeat_timeout=heartbeat_timeout)
+        return Watcher(self._client, scope, policy).items()
 
     async def load_into_environ(
         self,

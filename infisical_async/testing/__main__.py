@@ -60,6 +60,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="run the server's clock this far ahead of the machine's (negative: behind)",
     )
+    parser.add_argument(
+        "--events",
+        choices=("on", "off"),
+        default="on",
+        help="change-event subscriptions; off answers the unlicensed plan's 400",
+    )
+    parser.add_argument("--events-publish-delay", type=float, default=0.05, metavar="SECONDS")
+    parser.add_argument("--events-ping-interval", type=float, default=15.0, metavar="SECONDS")
+    parser.add_argument("--events-max-duration", type=float, default=3600.0, metavar="SECONDS")
+    parser.add_argument("--events-max-connections", type=int, default=100, metavar="N")
     return parser
 
 
@@ -76,6 +86,11 @@ async def _serve(args: argparse.Namespace) -> None:
         clock_offset=args.clock_offset,
         rate_limits=args.rate_limits,
         rate_window=args.rate_window,
+        events=args.events,
+        events_publish_delay=args.events_publish_delay,
+        events_ping_interval=args.events_ping_interval,
+        events_max_duration=args.events_max_duration,
+        events_max_connections=args.events_max_connections,
     )
     async with server:
         print(json.dumps(server.info.as_json()), flush=True)

@@ -13,6 +13,7 @@ from ._routes_auth import add_auth_routes
 from ._routes_auth_methods import add_auth_method_routes
 from ._routes_control import add_control_routes, add_status_route
 from ._routes_dynamic import add_dynamic_secret_routes
+from ._routes_events import EventOptions, add_event_routes
 from ._routes_folders import add_folder_routes
 from ._routes_imports_tags import add_import_and_tag_routes
 from ._routes_kms import add_kms_routes
@@ -25,7 +26,7 @@ __all__ = ["CONTROL_PREFIX", "SWEEPER_KEY", "build_app"]
 SWEEPER_KEY = web.AppKey("sweeper", LeaseSweeper)
 
 
-def build_app(ctx: Context) -> web.Application:
+def build_app(ctx: Context, events: EventOptions | None = None) -> web.Application:
     app = web.Application(middlewares=[wire_middleware], client_max_size=8 * 1024 * 1024)
     app[CONTEXT_KEY] = ctx
     add_auth_routes(app)
@@ -38,6 +39,7 @@ def build_app(ctx: Context) -> web.Application:
     add_project_routes(app, ctx)
     add_dynamic_secret_routes(app)
     add_kms_routes(app, ctx)
+    add_event_routes(app, events or EventOptions())
     add_status_route(app)
     add_control_routes(app)
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._context import Context, normalize_path
 from ._faults import Fault
+from ._routes_events import EVENTS_KEY, EventsMode, EventStreams
 from ._state import server_clock_offset
 
 if TYPE_CHECKING:
@@ -245,6 +246,40 @@ class ServerControl:
         """Hold writes to this folder for change approval (the server answers ``{approval}``)."""
         folder = (environment, normalize_path(path))
         self._call(lambda: self._ctx.state.approval_paths.add(folder))
+
+    # -- change events (see _routes_events) --
+    def _events(self) -> EventStreams:
+        return self._server.app[EVENTS_KEY]
+
+    def cut_event_streams(self) -> int:
+        """Drop every event stream's connection abruptly (no terminating chunk)."""
+        return self._call(lambda: self._events().cut_all())
+
+    def end_event_streams(self) -> int:
+        """End every event stream cleanly, as a server shutdown does."""
+        return self._call(lambda: self._events().bus.end_all())
+
+    def revoke_event_permission(self) -> int:
+        """Send streams the permission-lost ``event: error`` frame and end them; later
+        subscriptions get 403 until `grant_event_permission()`."""
+
+        def revoke() -> int:
+            self._events().options.denied = True
+            return self._events().bus.revoke_all()
+
+        return self._call(revoke)
+
+    def grant_event_permission(self) -> None:
+        self._call(lambda: setattr(self._events().options, "denied", False))
+
+    def set_events(self, mode: EventsMode) -> None:
+        """Switch event subscriptions on, or off (new subscriptions get the plan 400)."""
+        self._call(lambda: setattr(self._events().options, "mode", mode))
+
+    @property
+    def event_streams(self) -> int:
+        """Event subscriptions connected now."""
+        return self._call(lambda: len(self._events().bus.subscriptions))
 
     @property
     def requests(self) -> dict[str, int]:

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from ._context import Context, context_of, normalize_path
+from ._routes_events import EVENTS_KEY
 from ._state import ImportRecord, ServerState, new_id
 from ._wire import ApiError, F, validate
 
@@ -67,6 +68,7 @@ async def create_import(request: web.Request) -> web.Response:
         position=len(state.imports) + 1,
     )
     state.imports.append(imp)
+    request.app[EVENTS_KEY].bus.import_changed(env, path)
     return ctx.json(
         {"message": "Successfully created secret import", "secretImport": import_json(state, imp)}
     )

@@ -17,6 +17,7 @@ from ._context import COMPAT_MODES, Compat, Context, ServerConfig
 from ._control import ServerControl
 from ._faults import FaultPlan
 from ._ratelimit import RateLimitMode
+from ._routes_events import EventOptions, EventsMode
 from ._state import ServerState, server_clock_offset
 
 __all__ = ["EmbeddedServer", "ServerControl", "ServerInfo"]
@@ -58,6 +59,11 @@ class EmbeddedServer:
     in secret-manager projects) or ``"2024"`` (October 2024: the same routes, plus its
     quirks: no ``reqId``, 401 validation failures, a reduced KMS, renames that need the
     value, ``version`` ignored on reads, dynamic-secret TTLs capped at a day).
+
+    Change events (``POST /api/v1/events/subscribe/project-events``, current servers only):
+    ``events="off"`` answers the 400 plan message of an unlicensed server; the
+    ``events_*`` options set the delay from a write to its frame, the ping interval, the
+    cut after a maximum duration and the live subscriptions allowed per project.
     """
 
     def __init__(
@@ -75,6 +81,11 @@ class EmbeddedServer:
         clock_offset: float = 0.0,
         rate_limits: RateLimitMode = "off",
         rate_window: float = 60.0,
+        events: EventsMode = "on",
+        events_publish_delay: float = 0.05,
+        events_ping_interval: float = 15.0,
+        events_max_duration: float = 3600.0,
+        events_max_connections: int = 100,
     ) -> None:
         if compat not in COMPAT_MODES:
             raise ValueError("compat must be 'current', '2025' or '2024'")
@@ -95,7 +106,18 @@ class EmbeddedServer:
             rate_window=rate_window,
         )
         self._ctx = Context(self.state, self.config, FaultPlan())
-        self.app = build_app(self._ctx)
+        if events not in ("on", "off"):
+            raise ValueError("events must be 'on' or 'off'")
+        self.app = build_app(
+            self._ctx,
+            EventOptions(
+                mode=events,
+                publish_delay=events_publish_delay,
+                ping_interval=events_ping_interval,
+                max_duration=events_max_duration,
+                max_connections=events_max_connections,
+            ),
+        )
         self.control = ServerControl(self._ctx, self)
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None

@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Collection, Generator, Mapping, MutableMapping, Sequence
 
+from infisical_async._watch import SecretEvent, WatchItem
 from infisical_async.models import (
     BatchUpdateMode,
     NewSecret,
@@ -138,6 +139,54 @@ class Secrets:
             include_imports=include_imports,
             expand_secret_references=expand_secret_references,
             view_secret_value=view_secret_value,
+        )
+
+    def watch(
+        self,
+        *,
+        project_id: str | None = None,
+        environment: str | None = None,
+        secret_path: str | None = None,
+        recursive: bool = True,
+        events: Collection[SecretEvent] | None = None,
+        poll_interval: float = 30.0,
+        heartbeat_timeout: float = 45.0,
+    ) -> Generator[WatchItem, None, None]:
+        """Follow the changes of a folder (and its sub-folders with ``recursive=True``).
+
+        Yields a `SecretChange` (``event``, ``environment``, ``secret_path``, ``key``) per
+        changed secret, from the server's change events, and a `WatchResync` whenever
+        changes may have been missed: after every reconnect (the server keeps no events
+        for anyone; re-read what you follow when one arrives), and once with
+        ``reason="polling"`` when the server turns out to have no change events.
+
+        The watch survives: lost or silent streams (nothing for ``heartbeat_timeout``
+        seconds) are reconnected with a capped, jittered backoff; a refused token is
+        renewed by one new login (a second refusal raises). A server without change
+        events (older than mid-2025, or a plan without them) is polled instead: the folder
+        is listed every ``poll_interval`` seconds with ``If-None-Match`` and differences
+        come out as the same items (imports are not followed then).
+
+        It ends (the iteration finishes, no error) when the client is closed; close it
+        earlier with ``close()`` on the iterator, or ``contextlib.aclosing``.
+
+        Args:
+            events: Which of ``"created"``, ``"updated"``, ``"deleted"`` and
+                ``"imports_changed"`` to follow (default: all).
+
+        Raises:
+            PermissionDeniedError: the identity may not subscribe (after one re-login).
+            AuthenticationError: the token is refused after one re-login.
+        """
+        return self._runner.iterate(
+            self._async.watch,
+            project_id=project_id,
+            environment=environment,
+            secret_path=secret_path,
+            recursive=recursive,
+            events=events,
+            poll_interval=poll_interval,
+            heartbeat_timeout=heartbeat_timeout,
         )
 
     def load_into_environ(

@@ -570,3 +570,26 @@ async def test_a_lost_subscription_drops_memory_once_it_is_back(
             await writer.secrets.update("X", value="new")
         assert await _eventually(lambda: client.secrets._cached_get("X") is None)
         assert (await client.secrets.get("X")).value == "new"
+
+
+async def test_a_live_cache_passes_change_events_on_to_the_fleet(
+    shared: Callable[..., RedisCache],
+) -> None:
+    async with EmbeddedServer(events_publish_delay=0.01, events_ping_interval=0.05) as srv:
+        srv.control.seed({"DB": "one"})
+        watching = make_client(srv, cache_ttl=300, cache_mode="live", cache=shared())
+        quiet = make_client(srv, cache_ttl=300, cache=shared())  # not watching anything
+        async with watching, quiet, make_client(srv) as other_tool:
+            assert (await watching.secrets.get("DB")).value == "one"
+            assert (await quiet.secrets.get("DB")).value == "one"
+            for _ in range(300):
+                if srv.control.event_streams:
+                    break
+                await asyncio.sleep(0.01)
+            # A write no shared cache hears of: only the event tells the fleet.
+            await other_tool.secrets.update("DB", value="two")
+            for _ in range(300):
+                if (await quiet.secrets.get("DB")).value == "two":
+                    break
+                await asyncio.sleep(0.01)
+            assert (await quiet.secrets.get("DB")).value == "two"

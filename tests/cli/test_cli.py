@@ -177,6 +177,44 @@ def test_watch_restarts_the_program_when_secrets_change(server: EmbeddedServer) 
     assert process.stderr is not None
 
 
+def test_watch_follows_change_events_without_polling(server: EmbeddedServer) -> None:
+    show = "import os, time; print(os.environ['GREETING'], flush=True); time.sleep(30)"
+    process = start(server, "run", "--watch", "--watch-interval", "600", "--", PY, "-c", show)
+    try:
+        read_line(process, "hello")
+        deadline = time.monotonic() + 10
+        while server.control.event_streams == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        lists = server.control.request_count("GET /api/v4/secrets")
+        with make_sync_client(server) as admin:
+            admin.secrets.update("GREETING", value="evented")
+        read_line(process, "evented")  # long before a 600 s poll would have looked
+        # One listing on the event; nothing polled in between.
+        assert server.control.request_count("GET /api/v4/secrets") == lists + 1
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    finally:
+        process.kill()
+
+
+def test_watch_polls_a_server_without_events() -> None:
+    with EmbeddedServer(events="off").run_in_thread() as srv:
+        with make_sync_client(srv) as admin:
+            admin.secrets.create("GREETING", "hello")
+        show = "import os, time; print(os.environ['GREETING'], flush=True); time.sleep(30)"
+        process = start(srv, "run", "--watch", "--watch-interval", "0.2", "--", PY, "-c", show)
+        try:
+            read_line(process, "hello")
+            with make_sync_client(srv) as admin:
+                admin.secrets.update("GREETING", value="polled")
+            read_line(process, "polled")
+            process.send_signal(signal.SIGTERM)
+            _, err = process.communicate(timeout=20)
+        finally:
+            process.kill()
+        assert "warning" not in err
+
+
 def test_errors_name_what_is_wrong(server: EmbeddedServer) -> None:
     wrong_env = cli(server, "run", "--env", "production", "--", PY, "-c", "pass")
     assert wrong_env.returncode == 1
