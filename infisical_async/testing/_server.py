@@ -197,7 +197,18 @@ class EmbeddedServer:
     async def stop(self) -> None:
         """Shut the server down: listener, connections and the lease sweeper."""
         if self._runner is not None:
+            server = self._runner.server
+            connections = [] if server is None else list(server.connections)
             await self._runner.cleanup()
+            for connection in connections:  # a stream cut mid-answer may be left open
+                transport = connection.transport
+                if transport is not None and not transport.is_closing():
+                    transport.abort()
+            # Let the transports' connection_lost callbacks run while this loop still does:
+            # a transport finalised later, after the loop, reaches a closed asyncio.Server
+            # (CPython 3.13.0 raises TypeError there).
+            for _ in range(3):
+                await asyncio.sleep(0)
             self._runner = None
             self._site = None
         self.loop = None
