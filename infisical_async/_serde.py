@@ -283,8 +283,16 @@ def _compile_class(cls: type, building: dict[Any, Callable[[Any], Any]]) -> Call
 
 def _generate(cls: type, building: dict[Any, Callable[[Any], Any]]) -> Callable[[Any], Any]:
     attrs.resolve_types(cls)
-    names: dict[str, Any] = {"cls": cls, "MISSING": _NOT_BUILT, "dict": dict}
-    lines = ["def structure(o):", "    if o.__class__ is not dict: raise TypeError", "    kw = {}"]
+    names: dict[str, Any] = {
+        "cls": cls,
+        "MISSING": _NOT_BUILT,
+        "parse_iso": _parse_iso,
+        "utc": timezone.utc,
+    }
+    direct = _slots_settable(cls)
+    lines = ["def structure(o):", "    if o.__class__ is not dict: raise TypeError"]
+    lines.append("    obj = new(cls)" if direct else "    kw = {}")
+    names["new"] = object.__new__
     for i, field in enumerate(attrs.fields(cls)):
         if not field.init:
             raise _NoFastPath(f"{cls.__name__}.{field.name}")
@@ -300,6 +308,17 @@ def _generate(cls: type, building: dict[Any, Callable[[Any], Any]]) -> Callable[
         if required:
             lines.append(f"    v = o[w{i}]")
             indent = "    "
+        elif direct:
+            lines.append(f"    v = o.get(w{i}, MISSING)")
+            lines.append("    if v is MISSING:")
+            if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+                names[f"d{i}"] = field.default.factory
+                lines.append(f"        v = d{i}()")
+            else:
+                names[f"d{i}"] = field.default
+                lines.append(f"        v = d{i}")
+            lines.append("    else:")
+            indent = "        "
         else:
             lines.append(f"    v = o.get(w{i}, MISSING)")
             lines.append("    if v is not MISSING:")
@@ -310,15 +329,50 @@ def _generate(cls: type, building: dict[Any, Callable[[Any], Any]]) -> Callable[
             lines.append(
                 f"{indent}if {'v is not None and ' if optional else ''}{test}: raise TypeError"
             )
+        elif inner is datetime:
+            # Inline: two of a secret's fields, on every secret of a list.
+            if optional:
+                lines.append(f"{indent}if v is not None:")
+                indent += "    "
+            lines.append(f"{indent}if v.__class__ is not str: raise TypeError")
+            lines.append(f"{indent}v = parse_iso(v)")
+            lines.append(f"{indent}if v.tzinfo is None: v = v.replace(tzinfo=utc)")
+            indent = indent[:-4] if optional else indent
+        elif optional:
+            names[f"h{i}"] = _compile(inner, building)
+            lines.append(f"{indent}if v is not None: v = h{i}(v)")
         else:
             names[f"h{i}"] = _compile(field.type, building)
             lines.append(f"{indent}v = h{i}(v)")
-        lines.append(f"{indent}kw[{(field.alias or field.name)!r}] = v")
-    lines.append("    return cls(**kw)")
+        if direct:
+            names[f"s{i}"] = getattr(cls, field.name).__set__
+            lines.append(f"    s{i}(obj, v)")
+        else:
+            lines.append(f"{indent}kw[{(field.alias or field.name)!r}] = v")
+    lines.append("    return obj" if direct else "    return cls(**kw)")
     source = "\n".join(lines)
     exec(compile(source, f"<fast structure {cls.__module__}.{cls.__qualname__}>", "exec"), names)
     function: Callable[[Any], Any] = names["structure"]
     return function
+
+
+def _slots_settable(cls: type) -> bool:
+    """Whether an instance may be made by filling its slots, as ``__init__`` would: a slotted
+    class whose fields have no validator, converter or self-taking factory, and no hooks
+    around ``__init__``. Skipping the frozen class's ``__init__`` (one guarded setattr per
+    field) is a third of the cost of a secret in a long list."""
+    if hasattr(cls, "__attrs_pre_init__") or hasattr(cls, "__attrs_post_init__"):
+        return False
+    if "_attrs_cached_hash" in getattr(cls, "__slots__", ()):  # cache_hash=True
+        return False
+    for field in attrs.fields(cls):
+        if field.validator is not None or field.converter is not None or not field.init:
+            return False
+        if isinstance(field.default, attrs.Factory) and field.default.takes_self:  # type: ignore[arg-type]
+            return False
+        if not isinstance(getattr(cls, field.name, None), types.MemberDescriptorType):
+            return False
+    return True
 
 
 def _paths(exc: Exception) -> list[str]:

@@ -70,6 +70,23 @@ def converter_result(data: Any, model: Any) -> Any:
         return FAILED
 
 
+def same_instance_behaviour(got: Any, expected: Any) -> None:
+    """Made without ``__init__`` where that is safe: still hashable alike, still frozen."""
+    try:
+        expected_hash: Any = hash(expected)
+    except TypeError:  # a model holding a list
+        expected_hash = TypeError
+    try:
+        got_hash: Any = hash(got)
+    except TypeError:
+        got_hash = TypeError
+    assert got_hash == expected_hash
+    name = attrs.fields(type(got))[0].name
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        setattr(got, name, None)
+    assert attrs.asdict(got) == attrs.asdict(expected)
+
+
 def check(data: Any, model: Any) -> bool:
     """True when the fast path took ``data`` (and then agreed with the converter)."""
     fast = _fast_structurer(model)
@@ -82,6 +99,13 @@ def check(data: Any, model: Any) -> bool:
     if got is not FAILED:
         assert expected is not FAILED, "the fast path accepted what the converter refuses"
         assert got == expected and type(got) is type(expected)
+        assert repr(got) == repr(expected)  # the same fields, the same ones hidden
+        for one, other in zip(
+            got if isinstance(got, list) else [got],
+            expected if isinstance(expected, list) else [expected],
+            strict=True,
+        ):
+            same_instance_behaviour(one, other)
         assert structure(data, model) == expected
         return True
     if expected is FAILED:
@@ -129,6 +153,19 @@ def test_a_secret_with_everything_set_takes_the_fast_path() -> None:
     secret = structure(data, models.Secret)
     assert isinstance(secret.tags, tuple) and isinstance(secret.tags[0], models.Tag)
     assert secret.created_at == datetime(2025, 6, 1, 10, tzinfo=timezone.utc)
+
+
+def test_validators_keep_a_model_on_its_init() -> None:
+    from infisical_async._serde import _slots_settable
+
+    assert not _slots_settable(models.AccessToken)  # its validators must run
+    assert _slots_settable(models.Secret)
+
+    @attrs.frozen(cache_hash=True)
+    class Cached:
+        x: int
+
+    assert not _slots_settable(Cached)
 
 
 def test_a_wrong_field_still_names_its_path() -> None:
