@@ -429,22 +429,50 @@ def measure_thread_hop(n: int, rounds: int, rows: list[Row]) -> None:
     """What any blocking call pays to reach a background event loop and back."""
     from anyio.from_thread import start_blocking_portal
 
-    group = "thread hop to the loop (no-op)"
+    from infisical_sync._runner import PortalRunner
 
     async def noop() -> None:
         return None
 
-    with start_blocking_portal(backend="asyncio") as portal:
-        loop = portal.call(asyncio.get_running_loop)
-        anyio_hop = best(rounds, timed_threads(n, 1, lambda: portal.start_task_soon(noop).result()))
-        direct = best(
-            rounds,
-            timed_threads(n, 1, lambda: asyncio.run_coroutine_threadsafe(noop(), loop).result()),
-        )
-    rows.append(Row(group, "anyio portal.start_task_soon", anyio_hop * 1e6, "us/call", 1.0))
-    rows.append(
-        Row(group, "run_coroutine_threadsafe (used)", direct * 1e6, "us/call", direct / anyio_hop)
-    )
+    runner = PortalRunner()
+    try:
+        with start_blocking_portal(backend="asyncio") as portal:
+            loop = portal.call(asyncio.get_running_loop)
+            for threads in (1, 64):
+                group = f"thread hop to the loop (no-op), {threads} thread" + "s" * (threads > 1)
+                anyio_hop = best(
+                    rounds, timed_threads(n, threads, lambda: portal.start_task_soon(noop).result())
+                )
+                direct = best(
+                    rounds,
+                    timed_threads(
+                        n, threads, lambda: asyncio.run_coroutine_threadsafe(noop(), loop).result()
+                    ),
+                )
+                mine = best(rounds, timed_threads(n, threads, lambda: runner.call(noop)))
+                rows.append(
+                    Row(group, "anyio portal.start_task_soon", anyio_hop * 1e6, "us/call", 1.0)
+                )
+                rows.append(
+                    Row(
+                        group,
+                        "asyncio.run_coroutine_threadsafe",
+                        direct * 1e6,
+                        "us/call",
+                        direct / anyio_hop,
+                    )
+                )
+                rows.append(
+                    Row(
+                        group,
+                        "PortalRunner.call (used: lock + shared wake-up)",
+                        mine * 1e6,
+                        "us/call",
+                        mine / anyio_hop,
+                    )
+                )
+    finally:
+        runner.close(None)
 
 
 def measure_cache_hits(server: Server, n: int, rounds: int, rows: list[Row]) -> None:
