@@ -254,6 +254,15 @@ def _compile(tp: Any, building: dict[Any, Callable[[Any], Any]]) -> Callable[[An
             return dict(value)
 
         return structure_mapping
+    if origin is typing.Literal and args and all(a.__class__ is str for a in args):
+        allowed = frozenset(args)
+
+        def literal(value: Any) -> Any:
+            if value.__class__ is not str or value not in allowed:
+                raise TypeError
+            return value
+
+        return literal
     if isinstance(tp, type) and attrs.has(tp):
         return _compile_class(tp, building)
     raise _NoFastPath(str(tp))

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import typing
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import pytest
@@ -50,6 +50,8 @@ def well_formed(tp: Any) -> st.SearchStrategy[Any]:
         )
     if tp is Any:
         return json_values
+    if typing.get_origin(tp) is typing.Literal:
+        return st.sampled_from(typing.get_args(tp))
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (list, tuple):
         return st.lists(well_formed(args[0]), max_size=3)
@@ -166,6 +168,18 @@ def test_validators_keep_a_model_on_its_init() -> None:
         x: int
 
     assert not _slots_settable(Cached)
+
+
+@attrs.frozen(kw_only=True)
+class Keyed:
+    usage: Literal["encrypt-decrypt", "sign-verify"]
+    mode: Literal["a", "b"] | None = None
+
+
+def test_string_literals_take_the_fast_path() -> None:
+    assert check({"usage": "sign-verify", "mode": None}, Keyed)
+    assert not check({"usage": "other"}, Keyed)
+    assert not check({"usage": "sign-verify", "mode": 1}, Keyed)
 
 
 def test_a_wrong_field_still_names_its_path() -> None:
