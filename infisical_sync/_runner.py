@@ -17,8 +17,10 @@ Lifecycle rules, each tested in a subprocess:
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
+import contextvars
 import functools
 import os
 import threading
@@ -76,7 +78,11 @@ class PortalRunner:
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._closed = False
-        self._inflight: set[concurrent.futures.Future[Any]] = set()
+        self._inflight: set[_Call] = set()
+        self._pending: collections.deque[_Call] = collections.deque()
+        """Calls handed over by blocking threads, not yet started on the loop."""
+        self._wake_pending = False
+        """A drain of ``_pending`` is scheduled on the loop and has not begun."""
         self._client: AsyncClient | None = None
         self._aclose: Callable[[], Awaitable[None]] | None = None
         self._finalizer: weakref.finalize[Any, Any] | None = None
@@ -115,21 +121,49 @@ class PortalRunner:
                 "the blocking client cannot be called from its own event-loop thread (for "
                 "example from an on_rotate callback); use the async client there"
             )
-        # Scheduled on the loop directly: measured cheaper than the portal's own task
-        # spawning (benchmarks/run.py, "thread hop" rows), with the same cancellation.
-        future = asyncio.run_coroutine_threadsafe(fn(*args, **kwargs), self._loop)
-        self._inflight.add(future)
+        call = _Call(fn, args, kwargs)
+        self._inflight.add(call)
         try:
-            return future.result()
-        except concurrent.futures.CancelledError:
-            if self._closed:
-                raise ClientClosedError("the client was closed during the call") from None
-            raise
+            if self._closed:  # closed while this call was being set up
+                call.cancel(self._loop)
+            else:
+                self._submit(call)
+            call.wait()
         except BaseException:
-            future.cancel()
+            call.cancel(self._loop)
             raise
         finally:
-            self._inflight.discard(future)
+            self._inflight.discard(call)
+        if call.cancelled:
+            if self._closed:
+                raise ClientClosedError("the client was closed during the call") from None
+            raise concurrent.futures.CancelledError()
+        return call.outcome()  # type: ignore[no-any-return]
+
+    def _submit(self, call: _Call) -> None:
+        """Hand ``call`` to the loop, waking it only when no wake-up is pending already.
+
+        Callers from many threads at once share one wake-up (one write to the loop's
+        self-pipe and one pass of the loop) instead of paying one each; measured at 64
+        threads in benchmarks/run.py. Ordering under the GIL makes the flag safe: the drain
+        clears it before it empties the queue, so a call queued after the clear either
+        sees it cleared and wakes the loop itself, or is taken by the drain in progress.
+        """
+        self._pending.append(call)
+        if not self._wake_pending:
+            self._wake_pending = True
+            try:
+                self._loop.call_soon_threadsafe(self._drain)
+            except BaseException:
+                self._wake_pending = False
+                raise
+
+    def _drain(self) -> None:
+        """On the loop thread: start every queued call."""
+        self._wake_pending = False
+        pending = self._pending
+        while pending:
+            pending.popleft().start(self._loop)
 
     def call_sync(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run a plain function on the loop thread (for objects bound to that loop)."""
@@ -203,8 +237,8 @@ class PortalRunner:
             self._finalizer.detach()
         if os.getpid() != self._pid:
             return True
-        for future in list(self._inflight):
-            future.cancel()
+        for call in list(self._inflight):
+            call.cancel(self._loop)
         done = asyncio.run_coroutine_threadsafe(_close_gracefully(aclose, self._portal), self._loop)
         if threading.get_ident() == self._loop_thread:
             return True  # collected on its own loop: the close runs once this frame returns
@@ -226,6 +260,96 @@ async def _next_item(iterator: AsyncIterator[T]) -> tuple[bool, T | None]:
         return True, await iterator.__anext__()
     except StopAsyncIteration:
         return False, None
+
+
+class _Call:
+    """One blocking call: what to run on the loop, and a lock its caller waits on.
+
+    Lighter than ``asyncio.run_coroutine_threadsafe``'s concurrent future (a condition
+    variable and a chain of callbacks in both directions): the caller blocks on a plain
+    lock that the task's done-callback releases. Measured in benchmarks/run.py ("thread
+    hop" rows). Exactly one of finishing and cancelling wins (``_state``); the caller's
+    context variables travel with the call, as they do with run_coroutine_threadsafe.
+    """
+
+    __slots__ = (
+        "_args",
+        "_context",
+        "_done",
+        "_exception",
+        "_fn",
+        "_kwargs",
+        "_result",
+        "_state",
+        "_task",
+        "cancelled",
+        "finished",
+    )
+
+    def __init__(self, fn: Callable[..., Coroutine[Any, Any, Any]], args: Any, kwargs: Any):
+        self._fn = fn
+        self._args = args
+        self._kwargs = kwargs
+        self._context = contextvars.copy_context()
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._state = threading.Lock()
+        self._task: asyncio.Task[Any] | None = None
+        self._result: Any = None
+        self._exception: BaseException | None = None
+        self.finished = False
+        self.cancelled = False
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the loop thread: create the task (unless the call was cancelled first)."""
+        if self.finished:
+            return
+        try:
+            coroutine = self._fn(*self._args, **self._kwargs)
+            self._task = self._context.run(loop.create_task, coroutine)
+        except BaseException as exc:  # not a coroutine function, or the loop is closing
+            self._finish(None, exc)
+            return
+        self._task.add_done_callback(self._landed)
+
+    def _landed(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled():
+            self._finish(None, None, cancelled=True)
+            return
+        exc = task.exception()  # retrieved here, so asyncio never reports it as lost
+        self._finish(None if exc is not None else task.result(), exc)
+
+    def _finish(self, result: Any, exc: BaseException | None, *, cancelled: bool = False) -> bool:
+        with self._state:
+            if self.finished:
+                return False
+            self.finished = True
+            self.cancelled = cancelled
+            self._result = result
+            self._exception = exc
+        self._done.release()
+        return True
+
+    def cancel(self, loop: asyncio.AbstractEventLoop) -> None:
+        """From any thread: wake the caller now and cancel the task on the loop."""
+        if self._finish(None, None, cancelled=True):
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                loop.call_soon_threadsafe(self._cancel_task)
+
+    def _cancel_task(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def wait(self) -> None:
+        self._done.acquire()  # interruptible by signals (KeyboardInterrupt) on POSIX
+
+    def outcome(self) -> Any:
+        if self._exception is None:
+            return self._result
+        try:
+            raise self._exception
+        finally:
+            self._exception = None  # no cycle through the traceback
 
 
 class AsyncClient(Protocol):
