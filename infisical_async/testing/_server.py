@@ -120,6 +120,8 @@ class EmbeddedServer:
         )
         self.control = ServerControl(self._ctx, self)
         self._runner: web.AppRunner | None = None
+        self._listeners: list[Any] = []
+        """Every asyncio server this one listened with (restarts make new ones)."""
         self._site: web.TCPSite | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         """The loop serving requests, once started (the caller's, or `run_in_thread()`'s)."""
@@ -154,6 +156,7 @@ class EmbeddedServer:
         await self._site.start()
         server = self._site._server
         assert server is not None
+        self._listeners.append(server)
         sockets: list[Any] = list(getattr(server, "sockets", None) or [])
         self.port = int(sockets[0].getsockname()[1])
 
@@ -204,9 +207,13 @@ class EmbeddedServer:
                 transport = connection.transport
                 if transport is not None and not transport.is_closing():
                     transport.abort()
-            # Let the transports' connection_lost callbacks run while this loop still does:
-            # a transport finalised later, after the loop, reaches a closed asyncio.Server
-            # (CPython 3.13.0 raises TypeError there).
+            for listener in self._listeners:
+                abort_clients = getattr(listener, "abort_clients", None)  # Python 3.13+
+                if abort_clients is not None:
+                    abort_clients()
+            self._listeners.clear()
+            # Let the transports' connection_lost callbacks run while this loop still does,
+            # rather than leaving open transports to be finalised after it.
             for _ in range(3):
                 await asyncio.sleep(0)
             self._runner = None
