@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import random
 import tempfile
@@ -35,6 +36,8 @@ try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger("infisical_async.transport")
 
 __all__ = ["HostPacer", "Pacer", "PacingScope", "host_pacer_path", "shared_pacer"]
 
@@ -222,9 +225,14 @@ class HostPacer(Pacer):
         self.path = path
         self._fd: int | None = None
         self._absent_until = 0.0
+        self._local = False
+        """The file could not be used (read-only or foreign directory): this process paces
+        on its own, as with ``"process"``. Pacing is advice; it never fails a call."""
 
     def reserve(self, bucket: str) -> float:
         with self._lock:
+            if self._local:
+                return self._reserve(self._buckets, bucket)
             if bucket in self._unlimited:
                 return 0.0
             if self._fd is None:
@@ -237,8 +245,12 @@ class HostPacer(Pacer):
                     self._absent_until = now + 1.0
                     return self._probe(bucket)
             self._limited = True  # the file exists: some process was told of limits
-            with self._shared_buckets() as buckets:
-                return self._reserve(buckets, bucket)
+            try:
+                with self._shared_buckets() as buckets:
+                    return self._reserve(buckets, bucket)
+            except OSError as exc:
+                self._go_local(exc)
+                return self._reserve(self._buckets, bucket)
 
     def observe(self, bucket: str, status: int, headers: Mapping[str, str]) -> None:
         limits = _limits(headers)
@@ -247,14 +259,34 @@ class HostPacer(Pacer):
                 return
             assert limits is not None
             self._absent_until = 0.0
-            with self._shared_buckets() as buckets:
-                self._observe(buckets, bucket, status, *limits)
+            if not self._local:
+                try:
+                    with self._shared_buckets() as buckets:
+                        self._observe(buckets, bucket, status, *limits)
+                    return
+                except OSError as exc:
+                    self._go_local(exc)
+            self._observe(self._buckets, bucket, status, *limits)
+
+    def _go_local(self, exc: OSError) -> None:
+        log.warning(
+            "rate-limit pacing cannot share %s (%s); this process paces on its own",
+            self.path.parent,
+            type(exc).__name__,
+        )
+        self._local = True
+        self.close()
 
     @contextlib.contextmanager
     def _shared_buckets(self) -> Iterator[dict[str, _Bucket]]:
         if self._fd is None:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            folder = self.path.parent
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            info = folder.stat()
+            if info.st_uid != os.getuid() or info.st_mode & 0o077:
+                # Made by someone else, or open to others: not ours to trust.
+                raise PermissionError(f"{folder} is not private to this user")
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         fd = self._fd
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:

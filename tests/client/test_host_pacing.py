@@ -124,3 +124,17 @@ async def test_another_process_knows_the_window_is_spent(scope: str) -> None:
             assert server.control.rate_limited == 0  # it knew, and did not send
         else:
             assert server.control.rate_limited == 1  # it had to ask, into a 429
+
+
+def test_an_unusable_directory_falls_back_to_pacing_alone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)  # open to others: not trusted
+    shared.chmod(0o755)
+    pacer = HostPacer(shared / "p", clock=lambda: 1.0, rng=lambda: 0.5)
+    pacer.observe("GET /x", 200, {"x-ratelimit-remaining": "1", "x-ratelimit-reset": "10"})
+    assert not (shared / "p").exists()
+    assert "paces on its own" in caplog.text
+    assert pacer.reserve("GET /x") == 0.0  # the one request left, counted in memory
+    assert pacer.reserve("GET /x") > 9  # spent
