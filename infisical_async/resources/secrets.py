@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import functools
 import logging
 import os
 from collections.abc import (
@@ -12,6 +11,7 @@ from collections.abc import (
     Awaitable,
     Callable,
     Collection,
+    Hashable,
     Mapping,
     MutableMapping,
     Sequence,
@@ -122,23 +122,60 @@ class AsyncSecrets(AsyncResource):
             fetch = self._state.shared_cache.wrap(cache_key, fetch, client._deadline())
         if cache_key is None or not self._state.coalesce_reads:
             return await self._through_cache(cache_key, fetch)
-        # Only calls with the same options share: a view's deadline and retries are its own.
-        flight = (
-            cache_key,
-            self._state.cache.generation(cache_key[1]),
-            client._options,
-        )
-        shared = self._state.inflight.get(flight)
-        if shared is None:
-            shared = asyncio.ensure_future(self._through_cache(cache_key, fetch))
-            self._state.inflight[flight] = shared
-            shared.add_done_callback(functools.partial(_landed, self._state.inflight, flight))
-        deadline = client._deadline()
-        remaining = None if deadline is None else deadline - asyncio.get_running_loop().time()
+        inflight = self._state.inflight
+        while True:
+            # Only calls with the same options share: a view's deadline and retries are its own.
+            flight = (cache_key, self._state.cache.generation(cache_key[1]), client._options)
+            shared = inflight.get(flight)
+            if shared is None:
+                return await self._lead(flight, cache_key, fetch)
+            try:
+                return await self._follow(shared)  # type: ignore[no-any-return]
+            except _LeaderCancelled:
+                continue  # the call we waited for was cancelled: read for ourselves
+
+    async def _lead(
+        self,
+        flight: Hashable,
+        cache_key: tuple[Any, ...],
+        fetch: Callable[[Revalidation | None], Awaitable[T]],
+    ) -> T:
+        """Read in the caller's own task, and hand the outcome to identical calls that
+        arrive meanwhile. No task is spawned for it: most reads have nobody to share with,
+        and a task, a shield and a timeout per call cost more than the request's own
+        Python work."""
+        inflight = self._state.inflight
+        outcome: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        inflight[flight] = outcome
         try:
-            # shield: a caller that gives up must not cancel the request others share.
+            result = await self._through_cache(cache_key, fetch)
+        except asyncio.CancelledError:
+            outcome.set_exception(_LeaderCancelled())
+            raise
+        except BaseException as exc:
+            outcome.set_exception(exc)
+            raise
+        else:
+            outcome.set_result(result)
+            return result
+        finally:
+            if inflight.get(flight) is outcome:
+                del inflight[flight]
+            if outcome.done():
+                outcome.exception()  # retrieved: nobody may have been waiting for it
+
+    async def _follow(self, shared: asyncio.Future[Any]) -> Any:
+        """Await an identical read in flight, under this call's own deadline; giving up
+        leaves the read to its other callers."""
+        deadline = self._client._deadline()
+        if deadline is None:
+            return await asyncio.shield(shared)
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
             return await asyncio.wait_for(asyncio.shield(shared), remaining)
         except asyncio.TimeoutError:
+            if shared.done():  # it landed as our deadline passed: take it
+                return shared.result()
             failure = APITimeoutError(
                 "the call's deadline passed while waiting for an identical read in flight",
                 method="GET",
@@ -831,12 +868,8 @@ class AsyncSecrets(AsyncResource):
         return structure(unwrap(data, "secrets"), tuple[Secret, ...])
 
 
-def _landed(inflight: dict[Any, Any], flight: Any, task: asyncio.Future[Any]) -> None:
-    """The shared read is done: later calls start their own; its outcome is retrieved."""
-    if inflight.get(flight) is task:
-        del inflight[flight]
-    if not task.cancelled():
-        task.exception()
+class _LeaderCancelled(Exception):
+    """The read that identical calls were waiting for was cancelled by its own caller."""
 
 
 def _expect_key(secret: Secret, key: str) -> Secret:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 
 import pytest
 from aiohttp import web
 
-from infisical_async import AsyncInfisicalClient, NotFoundError, RateLimitError, UniversalAuth
+from infisical_async import (
+    APITimeoutError,
+    AsyncInfisicalClient,
+    NotFoundError,
+    RateLimitError,
+    UniversalAuth,
+)
 from infisical_async._pacing import PROBE_PATIENCE, PROBE_POLL, Pacer
 from infisical_async.testing import EmbeddedServer
 
@@ -48,6 +55,58 @@ async def test_a_read_never_joins_one_that_began_before_a_write(
         assert second.value == "new"
         await first
         assert server.control.request_count(GET) == 2
+
+
+async def test_a_cancelled_caller_leaves_the_shared_read_to_the_others(
+    current_server: EmbeddedServer,
+) -> None:
+    server = current_server
+    async with make_client(server) as client:
+        await client.secrets.create("X", "value")
+        server.control.delay_next(1, seconds=0.3, path="^/api/v4/secrets/X$", method="GET")
+        first = asyncio.ensure_future(client.secrets.get("X"))
+        await asyncio.sleep(0.05)  # the first call is now the one in flight
+        followers = [asyncio.ensure_future(client.secrets.get("X")) for _ in range(4)]
+        await asyncio.sleep(0.05)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        results = await asyncio.gather(*followers)
+        assert {r.value for r in results} == {"value"}
+        # The cancelled request, then one request that the followers shared among them.
+        assert server.control.request_count(GET) == 2
+        assert client._state.inflight == {}
+
+
+async def test_a_follower_stops_waiting_at_its_own_deadline_and_leaves_the_read_running(
+    current_server: EmbeddedServer,
+) -> None:
+    async with make_client(current_server, timeout=0.2) as client:
+        shared: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError, match="identical read in flight"):
+            await client.secrets._follow(shared)
+        assert 0.15 < time.monotonic() - started < 2.0
+        assert not shared.done()  # the read others share is not cancelled
+        shared.set_result("answer")
+        assert await client.secrets._follow(shared) == "answer"
+
+
+async def test_a_shared_failure_reaches_every_caller_and_is_never_left_unretrieved(
+    current_server: EmbeddedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = current_server
+    async with make_client(server, max_retries=0) as client:
+        server.control.delay_next(1, seconds=0.2, path="^/api/v4/secrets/NOPE$", method="GET")
+        calls = [client.secrets.get("NOPE") for _ in range(8)]
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        assert all(isinstance(o, NotFoundError) for o in outcomes)
+        assert server.control.request_count("GET /api/v4/secrets/{name}") == 1
+        # A leader with nobody following must not leave "exception was never retrieved".
+        with pytest.raises(NotFoundError):
+            await client.secrets.get("NOPE")
+    gc.collect()
+    assert "never retrieved" not in caplog.text
 
 
 async def test_coalescing_can_be_turned_off(current_server: EmbeddedServer) -> None:
