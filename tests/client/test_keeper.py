@@ -8,6 +8,7 @@ The server keeps its own (real, possibly shifted) clock, as a real one would.
 from __future__ import annotations
 
 import asyncio
+import time as real_time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -40,7 +41,9 @@ class VirtualTime:
     time. Sleeps of zero (a grace period of 0) pass straight through."""
 
     def __init__(self) -> None:
-        self.now = 1000.0
+        # Start where the real clock is: a token got before the switch keeps its meaning
+        # (a fixed start would make its expiry depend on how long the machine has been up).
+        self.now = real_time.monotonic()
         self.sleeps: list[float] = []
         self._budget = 0
         self._idle = asyncio.Event()
