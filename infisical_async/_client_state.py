@@ -42,7 +42,7 @@ class ClientDefaults:
     min_ttl: timedelta
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # part of every coalesced read's key: hashed on each call
 class CallOptions:
     """What a ``with_options`` view changes for its calls (None: the client's own)."""
 

@@ -289,8 +289,8 @@ class Transport:
         maybe_delivered = False  # an earlier attempt may have reached the server
         while True:
             attempt += 1
-            if self.pacer is not None:
-                await self._pace(bucket, deadline, method, path)
+            if self.pacer is not None and (wait := self.pacer.reserve(bucket)) > 0:
+                await self._pace(wait, bucket, deadline, method, path)
             remaining = None if deadline is None else deadline - loop.time()
             if remaining is not None and remaining <= 0:
                 raise APITimeoutError("the call's deadline passed", method=method, path=path)
@@ -351,11 +351,14 @@ class Transport:
             if self._closed:
                 raise ClientClosedError("the client was closed during the call")
 
-    async def _pace(self, bucket: str, deadline: float | None, method: str, path: str) -> None:
-        """Wait while the bucket's window is spent; fail fast if that passes the deadline."""
+    async def _pace(
+        self, wait: float, bucket: str, deadline: float | None, method: str, path: str
+    ) -> None:
+        """Wait while the bucket's window is spent (``wait``: the pacer's first answer);
+        fail fast if that passes the deadline."""
         assert self.pacer is not None
         loop = asyncio.get_running_loop()
-        while (wait := self.pacer.reserve(bucket)) > 0:
+        while wait > 0:
             if deadline is not None and loop.time() + wait >= deadline:
                 raise RateLimitError(
                     429,
@@ -370,6 +373,7 @@ class Transport:
             await asyncio.sleep(wait)
             if self._closed:
                 raise ClientClosedError("the client was closed during the call")
+            wait = self.pacer.reserve(bucket)
 
     async def _attempt(
         self,
@@ -464,6 +468,10 @@ class Transport:
                 method=method,
                 path=path,
             )
+        if length is not None and "Content-Encoding" not in response.headers:
+            # Under the cap and not compressed: the declared length is what will be read
+            # (aiohttp stops there), so one read replaces the chunk loop and the join.
+            return await response.read()
         chunks = []
         total = 0
         async for chunk in response.content.iter_chunked(65536):

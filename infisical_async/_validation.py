@@ -38,14 +38,24 @@ def require_name(value: Any, argument: str) -> str:
     return name
 
 
+_CHECKED_PATHS: dict[str, str] = {}
+"""Paths already accepted, and their normal form: most calls repeat a handful of them."""
+_MAX_CHECKED = 1024
+
+
 def require_path(value: Any, argument: str) -> str:
     """A folder path such as ``/`` or ``/app/db``; normalised as the server does."""
+    if value.__class__ is str and (normal := _CHECKED_PATHS.get(value)) is not None:
+        return normal
     path = require_str(value, argument).strip()
     if not path.startswith("/"):
         raise InvalidArgumentError(argument, "must start with '/'")
     if "//" in path or any(part in (".", "..") for part in path.split("/")):
         raise InvalidArgumentError(argument, "must not contain empty, '.' or '..' segments")
-    return path.rstrip("/") or "/"
+    normal = path.rstrip("/") or "/"
+    if value.__class__ is str and len(_CHECKED_PATHS) < _MAX_CHECKED:
+        _CHECKED_PATHS[value] = normal
+    return normal
 
 
 def flag(value: bool, argument: str) -> str:
