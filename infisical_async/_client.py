@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import ssl as ssl_module
+import sys
 import time
 import warnings
 from collections.abc import Awaitable, Mapping
@@ -25,9 +26,7 @@ from ._constants import (
     DEFAULT_SITE_URL,
     INITIAL_RETRY_DELAY,
 )
-from ._env import options_from_env as options_from_env
 from ._generations import ApiGenerations
-from ._live_cache import ChangeCallback, enable_live_cache
 from ._namespace import Namespace, forget_namespaces
 from ._pacing import PacingScope, shared_pacer
 from ._retry import RetryMode
@@ -36,7 +35,6 @@ from ._transport import Revalidation, Transport
 from ._ttl import MIN_TTL_MS
 from ._types import NOT_GIVEN, NotGiven, Timeout
 from ._validation import require_path
-from ._watch import close_watches
 from .errors import AuthenticationError, InvalidArgumentError
 from .resources.auth import AsyncAuth
 from .resources.dynamic_secrets import AsyncDynamicSecrets
@@ -46,6 +44,7 @@ from .resources.projects import AsyncProjects
 from .resources.secrets import AsyncSecrets
 
 if TYPE_CHECKING:
+    from ._live_cache import ChangeCallback
     from .cache import CacheBackend
 
 __all__ = ["AsyncInfisicalClient"]
@@ -236,6 +235,8 @@ class AsyncInfisicalClient:
             coalesce_reads=coalesce_reads,
         )
         if cache_mode == "live":
+            from ._live_cache import enable_live_cache  # loaded only by those who use it
+
             enable_live_cache(
                 self._state,
                 safety_ttl=cache_ttl,
@@ -295,6 +296,8 @@ class AsyncInfisicalClient:
             ConfigurationError: credentials missing or incomplete; ``missing`` names the
                 variables.
         """
+        from ._env import options_from_env  # loaded only by those who use it
+
         return cls(**options_from_env(options))
 
     def with_options(
@@ -407,7 +410,9 @@ class AsyncInfisicalClient:
         state.keepers.clear()
         for keeper in keepers:
             await keeper.stop()
-        await close_watches(state)
+        watch = sys.modules.get("infisical_async._watch")
+        if watch is not None:  # never loaded: this client has nothing watching
+            await watch.close_watches(state)
         if state.shared_cache is not None:
             await state.shared_cache.aclose()
         await state.tokens.aclose()

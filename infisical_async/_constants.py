@@ -13,3 +13,4 @@ MAX_RETRY_AFTER = 60.0
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 RENEW_FRACTION = 2 / 3
 """Renew an access token after this fraction of its lifetime (less up to 10% jitter)."""
+DEFAULT_K8S_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"

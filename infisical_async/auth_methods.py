@@ -30,6 +30,7 @@ import aiohttp
 import attrs
 
 from ._auth import LoginApi
+from ._constants import DEFAULT_K8S_TOKEN_PATH
 from ._serde import structure
 from .errors import CloudMetadataError, ConfigurationError, InvalidArgumentError
 from .models import AccessToken
@@ -49,7 +50,6 @@ __all__ = [
 TokenSource = str | os.PathLike[str] | Callable[[], "str | Awaitable[str]"]
 """A token as a string, a file to read at every login, or a (sync or async) callable."""
 
-DEFAULT_K8S_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _METADATA_TIMEOUT = aiohttp.ClientTimeout(total=3, connect=1)
 

@@ -6,25 +6,18 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._auth import AuthStrategy, UniversalAuth
+from .._constants import DEFAULT_K8S_TOKEN_PATH
 from .._namespace import Namespace
 from .._validation import require_str
-from ..auth_methods import (
-    DEFAULT_K8S_TOKEN_PATH,
-    AwsIamAuth,
-    AzureAuth,
-    GcpIamAuth,
-    GcpIdTokenAuth,
-    JwtAuth,
-    KubernetesAuth,
-    LdapAuth,
-    OidcAuth,
-    TokenSource,
-)
 from ..models import AccessToken
 from ._base import AsyncResource
 
 if TYPE_CHECKING:
     from .._client import AsyncInfisicalClient
+    from ..auth_methods import TokenSource
+
+# The login methods (auth_methods) are loaded by the first call that uses one of them:
+# a client logging in with the credentials it was built with never needs them.
 
 __all__ = [
     "AsyncAuth",
@@ -86,6 +79,8 @@ class AsyncAwsIamLogin(AsyncResource):
             ConfigurationError: botocore is missing, or no AWS credentials were found.
             AuthenticationError: the identity does not accept this AWS principal.
         """
+        from ..auth_methods import AwsIamAuth
+
         return await _login_with(
             self._client,
             AwsIamAuth(identity_id=identity_id, region=region, organization_slug=organization_slug),
@@ -104,6 +99,8 @@ class AsyncKubernetesLogin(AsyncResource):
         organization_slug: str | None = None,
     ) -> AccessToken:
         """Log in with the pod's service-account token (re-read at every later login)."""
+        from ..auth_methods import KubernetesAuth
+
         return await _login_with(
             self._client,
             KubernetesAuth(
@@ -130,6 +127,8 @@ class AsyncGcpIdTokenLogin(AsyncResource):
         Raises:
             CloudMetadataError: the metadata server is unreachable (not running on GCP).
         """
+        from ..auth_methods import GcpIdTokenAuth
+
         return await _login_with(
             self._client,
             GcpIdTokenAuth(
@@ -151,6 +150,8 @@ class AsyncGcpIamLogin(AsyncResource):
         organization_slug: str | None = None,
     ) -> AccessToken:
         """Log in with a JWT signed by a service-account key (a key file path or its JSON)."""
+        from ..auth_methods import GcpIamAuth
+
         return await _login_with(
             self._client,
             GcpIamAuth(
@@ -178,6 +179,8 @@ class AsyncAzureLogin(AsyncResource):
         Raises:
             CloudMetadataError: the metadata service is unreachable (not running in Azure).
         """
+        from ..auth_methods import AzureAuth
+
         return await _login_with(
             self._client,
             AzureAuth(
@@ -197,6 +200,8 @@ class AsyncOidcLogin(AsyncResource):
         self, identity_id: str, *, token: TokenSource, organization_slug: str | None = None
     ) -> AccessToken:
         """Log in with an OIDC ID token (a string, a file path, or a callable giving one)."""
+        from ..auth_methods import OidcAuth
+
         return await _login_with(
             self._client,
             OidcAuth(identity_id=identity_id, token=token, organization_slug=organization_slug),
@@ -210,6 +215,8 @@ class AsyncJwtLogin(AsyncResource):
         self, identity_id: str, *, token: TokenSource, organization_slug: str | None = None
     ) -> AccessToken:
         """Log in with a JWT (a string, a file path, or a callable giving one)."""
+        from ..auth_methods import JwtAuth
+
         return await _login_with(
             self._client,
             JwtAuth(identity_id=identity_id, token=token, organization_slug=organization_slug),
@@ -228,6 +235,8 @@ class AsyncLdapLogin(AsyncResource):
         organization_slug: str | None = None,
     ) -> AccessToken:
         """Log in with an LDAP username and password."""
+        from ..auth_methods import LdapAuth
+
         return await _login_with(
             self._client,
             LdapAuth(

@@ -12,12 +12,12 @@ from .._ttl import TTLInput, ttl_to_wire
 from .._validation import pick, require_path, require_str
 from ..errors import InvalidArgumentError, MissingArgumentError
 from ..models import DynamicSecret
-from ..providers import DynamicSecretProvider
 from ._base import AsyncResource, segment, unwrap
 from .leases import AsyncLeases
 
 if TYPE_CHECKING:
     from .._client import AsyncInfisicalClient
+    from ..providers import DynamicSecretProvider
 
 __all__ = ["AsyncDynamicSecrets", "resolve_location"]
 

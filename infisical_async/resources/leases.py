@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .._keeper import CREATE_TIMEOUT, ErrorCallback, HeldLease, LeaseKeeper, RotateCallback
 from .._retry import RetryMode
 from .._serde import structure
 from .._sync_hints import sync_note
@@ -19,6 +18,7 @@ from ._base import AsyncResource, segment, unwrap
 
 if TYPE_CHECKING:
     from .._client import AsyncInfisicalClient
+    from .._keeper import ErrorCallback, HeldLease, RotateCallback
 
 __all__ = ["AsyncLeases"]
 
@@ -224,6 +224,8 @@ class AsyncLeases(AsyncResource):
         Raises:
             The errors of `create` for the first lease.
         """
+        from .._keeper import LeaseKeeper  # loaded by the first keep(): most reads never do
+
         client = self._client
         location = await self._location(project_slug, environment, secret_path)
         wire_ttl = ttl_to_wire(ttl, argument="ttl", minimum=client.min_ttl)
@@ -263,6 +265,8 @@ class AsyncLeases(AsyncResource):
 
 def _patient(client: AsyncInfisicalClient) -> AsyncInfisicalClient:
     """A view whose deadline leaves a lease creation time to answer (CREATE_TIMEOUT)."""
+    from .._keeper import CREATE_TIMEOUT
+
     timeout = client._options.timeout or client._state.transport.timeout
     total = timeout.total
     if total is None or total >= CREATE_TIMEOUT:

@@ -6,6 +6,7 @@ import asyncio
 import builtins
 import logging
 import os
+import sys
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -16,14 +17,12 @@ from collections.abc import (
     MutableMapping,
     Sequence,
 )
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._live_cache import follow_project
 from .._retry import RetryMode
 from .._serde import structure, unstructure
 from .._transport import Revalidation
 from .._validation import flag, pick, require_name, require_path
-from .._watch import SecretEvent, Watcher, WatchItem, WatchPolicy, WatchScope, check_events
 from ..errors import (
     APIConnectionError,
     APITimeoutError,
@@ -42,6 +41,9 @@ from ..models import (
     SecretUpdate,
 )
 from ._base import AsyncResource, segment, unwrap
+
+if TYPE_CHECKING:
+    from .._watch import SecretEvent, WatchItem
 
 __all__ = ["AsyncSecrets"]
 
@@ -193,7 +195,9 @@ class AsyncSecrets(AsyncResource):
         cache = self._state.cache
         if cache_key is None or not cache.enabled:
             return await fetch(None)
-        follow_project(self._client, cache_key[1])
+        live = sys.modules.get("infisical_async._live_cache")
+        if live is not None:  # never loaded: no client of this process has a live cache
+            live.follow_project(self._client, cache_key[1])
         generation = cache.generation(cache_key[1])
         held = cache.revalidatable(cache_key)
         revalidation = Revalidation(etag=None if held is None else held[1])
@@ -551,6 +555,8 @@ class AsyncSecrets(AsyncResource):
         ):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise InvalidArgumentError(name, "must be a positive number of seconds")
+        from .._watch import Watcher, WatchPolicy, WatchScope, check_events
+
         scope = WatchScope(
             project_id=project,
             environment=env,

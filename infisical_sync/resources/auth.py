@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from infisical_async.auth_methods import DEFAULT_K8S_TOKEN_PATH, TokenSource
+from infisical_async._constants import DEFAULT_K8S_TOKEN_PATH
+from infisical_async.auth_methods import TokenSource
 from infisical_async.models import AccessToken
 from infisical_async.resources.auth import (
     AsyncAuth,
