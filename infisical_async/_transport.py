@@ -430,27 +430,37 @@ class Transport:
                         method=method,
                         path=path,
                     )
-        except asyncio.TimeoutError:
-            failure = APITimeoutError("request timed out", method=method, path=path)
-        except aiohttp.ClientConnectorError as exc:
-            failure = APIConnectionError(
+        except (asyncio.TimeoutError, aiohttp.ClientError, OSError, RuntimeError) as exc:
+            mapped = self._failure_of(exc, session, method, path)
+            if mapped is None:
+                raise
+            failure = mapped
+        else:
+            return _decode(body, status, method, path)
+        raise failure
+
+    def _failure_of(
+        self, exc: BaseException, session: aiohttp.ClientSession, method: str, path: str
+    ) -> InfisicalError | None:
+        """Our error for a failed exchange (None: a RuntimeError that is a bug, not a
+        closed client; the caller re-raises it). The caller raises it outside its
+        ``except`` block, so nothing of the request is chained to it."""
+        if isinstance(exc, asyncio.TimeoutError):  # aiohttp's timeouts included
+            return APITimeoutError("request timed out", method=method, path=path)
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return APIConnectionError(
                 f"cannot connect: {type(exc).__name__}",
                 method=method,
                 path=path,
                 request_sent=False,
             )
-        except (aiohttp.ClientError, OSError, RuntimeError) as exc:
-            if self._closed or session.closed:  # aiohttp's "Session is closed" and friends
-                failure = ClientClosedError("the client was closed during the call")
-            elif isinstance(exc, RuntimeError):
-                raise
-            else:
-                failure = APIConnectionError(
-                    f"connection failed: {type(exc).__name__}", method=method, path=path
-                )
-        else:
-            return _decode(body, status, method, path)
-        raise failure
+        if self._closed or session.closed:  # aiohttp's "Session is closed" and friends
+            return ClientClosedError("the client was closed during the call")
+        if isinstance(exc, RuntimeError):
+            return None
+        return APIConnectionError(
+            f"connection failed: {type(exc).__name__}", method=method, path=path
+        )
 
     async def _read(self, response: aiohttp.ClientResponse, method: str, path: str) -> bytes:
         """The decoded body, refused as soon as it passes the size cap.
@@ -521,24 +531,11 @@ class Transport:
                 body = await self._read(response, method, path)
             finally:
                 response.release()
-        except asyncio.TimeoutError:
-            failure = APITimeoutError("request timed out", method=method, path=path)
-        except aiohttp.ClientConnectorError as exc:
-            failure = APIConnectionError(
-                f"cannot connect: {type(exc).__name__}",
-                method=method,
-                path=path,
-                request_sent=False,
-            )
-        except (aiohttp.ClientError, OSError, RuntimeError) as exc:
-            if self._closed or session.closed:
-                failure = ClientClosedError("the client was closed during the call")
-            elif isinstance(exc, RuntimeError):
+        except (asyncio.TimeoutError, aiohttp.ClientError, OSError, RuntimeError) as exc:
+            mapped = self._failure_of(exc, session, method, path)
+            if mapped is None:
                 raise
-            else:
-                failure = APIConnectionError(
-                    f"connection failed: {type(exc).__name__}", method=method, path=path
-                )
+            failure = mapped
         else:
             if response.status >= 400:
                 failure = error_from_response(
