@@ -394,12 +394,24 @@ class AsyncInfisicalClient:
 
     @property
     def closed(self) -> bool:
+        """True once closed, and always in a process forked after the client was made."""
         return self._state.transport.closed
 
     async def aclose(self) -> None:
-        """Close the HTTP session (unless it was given to us). Safe to call twice."""
+        """Close the HTTP session (unless it was given to us). Safe to call twice.
+
+        In a forked child it only lets go of what the parent's client holds.
+        """
         state = self._state
-        if not self._owner or state.transport.closed:
+        if not self._owner:
+            return
+        if state.transport.forked:
+            # The session's sockets, and the tasks of keepers, watches and refreshes, are the
+            # parent's: closing them here would unregister the parent's sockets from the
+            # epoll instance both processes share, and stall the parent's requests.
+            self._abandon_after_fork()
+            return
+        if state.transport.closed:
             return
         # Keepers first: revoking their leases needs the session still open. One by one,
         # in this task: a keeper's own callback may be what is closing the client.
@@ -432,6 +444,12 @@ class AsyncInfisicalClient:
     def __del__(self) -> None:
         state = getattr(self, "_state", None)
         transport = None if state is None else state.transport
+        if transport is not None and transport.forked:
+            # Nothing for a forked child to close; and aiohttp's own finalizers, run once
+            # the session goes, would close the parent's sockets (see aclose()).
+            if getattr(self, "_owner", False):
+                transport.abandon_after_fork()
+            return
         if (
             getattr(self, "_owner", False)
             and transport is not None

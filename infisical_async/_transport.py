@@ -186,7 +186,13 @@ class Transport:
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        # A forked child's inherited copy can never be used there: it counts as closed.
+        return self._closed or self.forked
+
+    @property
+    def forked(self) -> bool:
+        """Whether this process is a fork of the one that made this transport."""
+        return self._pid != os.getpid()
 
     def session(self) -> aiohttp.ClientSession:
         if self._pid != os.getpid():

@@ -247,6 +247,7 @@ class InfisicalClient:
 
     @property
     def closed(self) -> bool:
+        """True once closed, and always in a process forked after the client was made."""
         return self._async.closed
 
     def close(self) -> None:
