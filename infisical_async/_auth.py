@@ -74,8 +74,8 @@ class LoginApi(Protocol):
         directly (no proxy from the environment, no redirects), with a short timeout.
 
         Raises:
-            CloudMetadataError: unreachable, too slow, or not a 200; the message names
-                ``what`` and the host.
+            CloudMetadataError: unreachable, too slow, or not a 200, or the login's
+                deadline has already passed; the message names ``what`` and the host.
         """
         ...
 
@@ -101,10 +101,15 @@ class _TransportLoginApi:
         )
 
     async def get_metadata(self, url: str, *, headers: Mapping[str, str], what: str) -> str:
-        host = urlsplit(url).netloc
+        host = _host_of(url)
         budget = METADATA_TIMEOUT
         if self._deadline is not None:
-            budget = min(budget, max(self._deadline - asyncio.get_running_loop().time(), 0.0))
+            budget = min(budget, self._deadline - asyncio.get_running_loop().time())
+            if budget <= 0:
+                # Never ask with a zero budget: aiohttp reads a total of 0 as no timeout.
+                raise CloudMetadataError(
+                    f"the login's deadline passed before the {what} at {host} was asked"
+                )
         try:
             # Its own short-lived session: metadata services are link-local, so proxies
             # from the environment (trust_env) and the API session's headers must not apply.
@@ -125,6 +130,19 @@ class _TransportLoginApi:
                 return text
             failure = CloudMetadataError(f"the {what} at {host} answered {status}")
         raise failure  # outside the except block: no chained aiohttp error
+
+
+def _host_of(url: str) -> str:
+    """``host[:port]`` of ``url`` for messages: never the ``user:password@`` it may carry."""
+    parts = urlsplit(url)
+    host = parts.hostname or "an unknown host"
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:  # not a number: leave it out rather than quote it
+        port = None
+    return host if port is None else f"{host}:{port}"
 
 
 @attrs.frozen(kw_only=True)

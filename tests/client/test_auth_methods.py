@@ -5,6 +5,7 @@ Cloud metadata services are played by local aiohttp apps: no test reaches a real
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import socket
@@ -19,9 +20,12 @@ from aiohttp import web
 from aioresponses import aioresponses
 
 from infisical_async import (
+    AccessToken,
+    APITimeoutError,
     AuthenticationError,
     CloudMetadataError,
     InvalidArgumentError,
+    LoginApi,
     NotFoundError,
 )
 from infisical_async.auth_methods import (
@@ -387,3 +391,66 @@ def test_reprs_hide_credentials(key: SigningKey) -> None:
         (GcpIamAuth(identity_id="i", service_account_key=account), "PRIVATE KEY"),
     ):
         assert secret not in repr(strategy)
+
+
+class MetadataAfterTheDeadline:
+    """A login whose earlier steps used up its deadline before it asks a metadata service."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.outcome: asyncio.Future[BaseException | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+    async def login(self, api: LoginApi) -> AccessToken:
+        await asyncio.sleep(0.3)
+        try:
+            await api.get_metadata(self.url, headers={}, what="test metadata service")
+        except BaseException as exc:
+            self.outcome.set_result(exc)
+            raise
+        self.outcome.set_result(None)
+        raise RuntimeError("the metadata service never answers")
+
+
+async def test_a_metadata_call_past_the_login_deadline_fails_at_once(
+    current_server: EmbeddedServer,
+) -> None:
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(3600)
+
+    blackhole = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = blackhole.sockets[0].getsockname()[1]
+    strategy = MetadataAfterTheDeadline(f"http://127.0.0.1:{port}/token")
+    try:
+        async with make_client(current_server, auth=strategy, timeout=0.2) as client:
+            with pytest.raises(APITimeoutError):
+                await client.secrets.list()
+            # A zero budget would be no timeout at all: the login, and every call waiting
+            # for it, would hang for good.
+            failure = await asyncio.wait_for(asyncio.shield(strategy.outcome), 2.0)
+        assert isinstance(failure, CloudMetadataError), failure
+        assert "deadline" in str(failure)
+    finally:
+        blackhole.close()
+
+
+class ReadMetadata:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def login(self, api: LoginApi) -> AccessToken:
+        await api.get_metadata(self.url, headers={}, what="test metadata service")
+        raise RuntimeError("unreachable")
+
+
+async def test_metadata_errors_name_the_host_without_url_credentials(
+    current_server: EmbeddedServer,
+) -> None:
+    host_port = closed_port_url().removeprefix("http://")
+    strategy = ReadMetadata(f"http://user:hunter2@{host_port}/token")
+    async with make_client(current_server, auth=strategy) as client:
+        with pytest.raises(CloudMetadataError) as caught:
+            await client.secrets.list()
+    assert host_port in str(caught.value)
+    assert "hunter2" not in str(caught.value) and "user" not in str(caught.value)
