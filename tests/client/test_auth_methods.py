@@ -10,6 +10,7 @@ import base64
 import json
 import socket
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from infisical_async import (
     APITimeoutError,
     AuthenticationError,
     CloudMetadataError,
+    ConfigurationError,
     InvalidArgumentError,
     LoginApi,
     NotFoundError,
@@ -454,3 +456,48 @@ async def test_metadata_errors_name_the_host_without_url_credentials(
             await client.secrets.list()
     assert host_port in str(caught.value)
     assert "hunter2" not in str(caught.value) and "user" not in str(caught.value)
+
+
+def chained(exc: BaseException) -> str:
+    """Everything an error keeps reachable: its traceback text and its chain's attributes."""
+    seen = "".join(traceback.format_exception(exc))
+    link: BaseException | None = exc
+    while link is not None:
+        seen += repr(vars(link)) + repr(link.args)
+        link = link.__cause__ or link.__context__
+    return seen
+
+
+async def test_a_broken_azure_answer_keeps_no_token_in_the_error(
+    current_server: EmbeddedServer, local_app: ServeApp
+) -> None:
+    token = "eyJ0eXAiOiJKV1Qi.MANAGED-IDENTITY-TOKEN"
+
+    async def imds(request: web.Request) -> web.Response:
+        # A 200 whose JSON is cut short (a proxy, a truncated read), token included.
+        return web.Response(text='{"access_token": "' + token + '", "expires_in": ')
+
+    app = web.Application()
+    app.router.add_get("/metadata/identity/oauth2/token", imds)
+    strategy = AzureAuth(
+        identity_id=current_server.info.identity_id, metadata_url=await local_app(app)
+    )
+    async with make_client(current_server, auth=strategy) as client:
+        with pytest.raises(CloudMetadataError) as caught:
+            await client.secrets.list()
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+    assert token not in chained(caught.value)
+
+
+async def test_an_unreadable_service_account_key_file_is_not_quoted(
+    current_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    private = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
+    key_file = tmp_path / "sa.json"
+    key_file.write_text('{"private_key": "' + private + '", "client_email": ')  # cut short
+    strategy = GcpIamAuth(identity_id=current_server.info.identity_id, service_account_key=key_file)
+    async with make_client(current_server, auth=strategy) as client:
+        with pytest.raises(ConfigurationError) as caught:
+            await client.secrets.list()
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+    assert "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" not in chained(caught.value)
