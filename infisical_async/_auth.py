@@ -31,6 +31,7 @@ from ._constants import RENEW_FRACTION
 from ._retry import RetryMode, backoff_delay
 from ._serde import structure
 from ._transport import Transport
+from ._validation import require_route
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -66,7 +67,12 @@ class LoginApi(Protocol):
     async def post_json(self, path: str, body: Mapping[str, Any]) -> Any:
         """POST ``body`` as JSON to the Infisical route ``path`` (e.g.
         ``/api/v1/auth/universal-auth/login``) and return the decoded answer. Retried like
-        any idempotent call; never carries an access token."""
+        any idempotent call; never carries an access token.
+
+        Raises:
+            InvalidArgumentError: ``path`` is not a route of the site (it must start with
+                ``/`` and hold no ``//`` prefix, ``@``, scheme, query or whitespace).
+        """
         ...
 
     async def get_metadata(self, url: str, *, headers: Mapping[str, str], what: str) -> str:
@@ -97,7 +103,11 @@ class _TransportLoginApi:
 
     async def post_json(self, path: str, body: Mapping[str, Any]) -> Any:
         return await self._transport.request(
-            "POST", path, json=dict(body), mode=RetryMode.IDEMPOTENT, deadline=self._deadline
+            "POST",
+            require_route(path, "path"),
+            json=dict(body),
+            mode=RetryMode.IDEMPOTENT,
+            deadline=self._deadline,
         )
 
     async def get_metadata(self, url: str, *, headers: Mapping[str, str], what: str) -> str:

@@ -275,6 +275,9 @@ class Transport:
         at once when that wait would pass the deadline. With ``revalidation``, the request
         is conditional and a 304 returns None (see `Revalidation`).
         """
+        if path[:1] != "/" or path[1:2] in ("/", "\\"):
+            # Appended to the site URL as is: anything else could name another host.
+            raise InvalidArgumentError("path", "must be a route of the site, starting with '/'")
         session = self.session()
         url = self.base_url + path
         if self._owns_session:  # our defaults already live on the session

@@ -501,3 +501,43 @@ async def test_an_unreadable_service_account_key_file_is_not_quoted(
             await client.secrets.list()
     assert caught.value.__context__ is None and caught.value.__cause__ is None
     assert "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" not in chained(caught.value)
+
+
+class PostTo:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    async def login(self, api: LoginApi) -> AccessToken:
+        await api.post_json(self.path, {"clientId": "id", "clientSecret": "s3cr3t"})
+        raise RuntimeError("a test login: never gets this far")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "@{other}/capture",  # the site URL's host becomes userinfo
+        ".{other}/capture",  # no leading slash: extends the site's host name
+        ":{port}/capture",  # no leading slash: another port
+        "//{other}/capture",  # a network-path reference
+        "/capture?to=@{other}",
+        "http://{other}/capture",
+    ],
+)
+async def test_post_json_sends_only_to_a_route_of_the_site(
+    current_server: EmbeddedServer, local_app: ServeApp, path: str
+) -> None:
+    seen: list[Any] = []
+
+    async def capture(request: web.Request) -> web.Response:
+        seen.append(await request.read())
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", capture)
+    other = (await local_app(app)).removeprefix("http://")
+    route_ = path.format(other=other, port=other.rsplit(":", 1)[1])
+    async with make_client(current_server, auth=PostTo(route_), max_retries=0) as client:
+        with pytest.raises(InvalidArgumentError) as caught:
+            await client.secrets.list()
+    assert caught.value.argument == "path"
+    assert not seen, "the login's credentials went to another host"
