@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import attrs
 
+from ._client_state import CallOptions
 from ._constants import RENEW_FRACTION
 from ._retry import RetryMode, backoff_delay
 from ._serde import structure
@@ -95,11 +96,15 @@ class AuthStrategy(Protocol):
 
 
 class _TransportLoginApi:
-    """``LoginApi`` over the client's transport, with one deadline for the whole login."""
+    """``LoginApi`` over the client's transport, with one deadline for the whole login and
+    the per-call options of the view that asked for it (the client's own by default)."""
 
-    def __init__(self, transport: Transport, deadline: float | None) -> None:
+    def __init__(
+        self, transport: Transport, deadline: float | None, options: CallOptions = CallOptions()
+    ) -> None:
         self._transport = transport
         self._deadline = deadline
+        self._options = options
 
     async def post_json(self, path: str, body: Mapping[str, Any]) -> Any:
         return await self._transport.request(
@@ -108,6 +113,8 @@ class _TransportLoginApi:
             json=dict(body),
             mode=RetryMode.IDEMPOTENT,
             deadline=self._deadline,
+            timeout=self._options.timeout,
+            max_retries=self._options.max_retries,
         )
 
     async def get_metadata(self, url: str, *, headers: Mapping[str, str], what: str) -> str:
@@ -224,14 +231,19 @@ class TokenManager:
     def current_token(self) -> str | None:
         return self._token
 
-    async def login_with(self, strategy: AuthStrategy, deadline: float | None) -> AccessToken:
-        """Log in now with ``strategy`` and keep it for every later login."""
-        access = await strategy.login(_TransportLoginApi(self._transport, deadline))
+    async def login_with(
+        self, strategy: AuthStrategy, deadline: float | None, options: CallOptions = CallOptions()
+    ) -> AccessToken:
+        """Log in now with ``strategy`` and keep it for every later login; ``options`` are
+        those of the view that asked (its retries and timeouts apply)."""
+        access = await strategy.login(_TransportLoginApi(self._transport, deadline, options))
         self._strategy = strategy
         self.store(access, renewed=False)
         return access
 
-    async def renew_now(self, deadline: float | None) -> AccessToken:
+    async def renew_now(
+        self, deadline: float | None, options: CallOptions = CallOptions()
+    ) -> AccessToken:
         """Renew the current token now and keep what the server returns."""
         token = self._token
         if token is None:
@@ -242,12 +254,16 @@ class TokenManager:
             json={"accessToken": token},
             mode=RetryMode.IDEMPOTENT,
             deadline=deadline,
+            timeout=options.timeout,
+            max_retries=options.max_retries,
         )
         access = structure(data, AccessToken)
         self.store(access, renewed=True)
         return access
 
-    async def revoke_now(self, deadline: float | None) -> None:
+    async def revoke_now(
+        self, deadline: float | None, options: CallOptions = CallOptions()
+    ) -> None:
         """Revoke the current token on the server and forget it."""
         token = self._token
         if token is None:
@@ -258,6 +274,8 @@ class TokenManager:
             json={"accessToken": token},
             mode=RetryMode.IDEMPOTENT,
             deadline=deadline,
+            timeout=options.timeout,
+            max_retries=options.max_retries,
         )
         self.clear()
 
