@@ -76,6 +76,13 @@ def _normalise_site_url(url: str) -> str:
     return url
 
 
+def _check_max_retries(value: Any) -> int:
+    """The constructor's and ``with_options``'s ``max_retries``: a count of retries."""
+    if not isinstance(value, int) or value < 0:
+        raise InvalidArgumentError("max_retries", "must be a non-negative integer")
+    return value
+
+
 def _written_project(method: str, params: Mapping[str, str] | None, json: Any) -> str | None:
     """The project a non-GET request may change (its cached reads must go)."""
     if method == "GET":
@@ -188,8 +195,7 @@ class AsyncInfisicalClient:
         live_poll_interval: float = 10.0,
         on_change: ChangeCallback | None = None,
     ) -> None:
-        if not isinstance(max_retries, int) or max_retries < 0:
-            raise InvalidArgumentError("max_retries", "must be a non-negative integer")
+        _check_max_retries(max_retries)
         if cache_ttl < 0:
             raise InvalidArgumentError("cache_ttl", "must be >= 0")
         if stale_if_error < 0 or (stale_if_error and not cache_ttl):
@@ -306,13 +312,18 @@ class AsyncInfisicalClient:
         """A view of this client with other per-request options (e.g. for one call).
 
         It shares the session, token and cache; closing it does nothing.
+
+        Raises:
+            InvalidArgumentError: an option the constructor would refuse.
         """
         clone = copy.copy(self)
         clone._owner = False
         if not isinstance(timeout, NotGiven):
             clone._options = attrs.evolve(clone._options, timeout=Timeout.coerce(timeout))
         if not isinstance(max_retries, NotGiven):
-            clone._options = attrs.evolve(clone._options, max_retries=max_retries)
+            clone._options = attrs.evolve(
+                clone._options, max_retries=_check_max_retries(max_retries)
+            )
         forget_namespaces(clone)  # the copied ones call through the original
         return clone
 

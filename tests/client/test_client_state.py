@@ -78,6 +78,20 @@ async def test_auth_calls_through_a_view_take_its_retries(
             await through(client.with_options(max_retries=0))
 
 
+@pytest.mark.parametrize("bad", [-1, "2", 1.5, None])
+async def test_with_options_refuses_the_retries_the_constructor_refuses(
+    current_server: EmbeddedServer, bad: object
+) -> None:
+    with pytest.raises(InvalidArgumentError) as refused:
+        make_client(current_server, max_retries=bad)
+    assert refused.value.argument == "max_retries"
+    async with make_client(current_server) as client:
+        with pytest.raises(InvalidArgumentError) as caught:
+            client.with_options(max_retries=bad)  # type: ignore[arg-type]
+        assert caught.value.argument == "max_retries"
+        assert client.with_options(max_retries=0)._options.max_retries == 0
+
+
 def test_namespaces_are_visible_on_the_classes() -> None:
     assert AsyncInfisicalClient.secrets is AsyncSecrets
     assert InfisicalClient.secrets is Secrets
