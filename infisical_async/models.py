@@ -198,7 +198,7 @@ class SecretUpdate:
 
     key: str = attrs.field(metadata=_wire("secretKey"))
     value: str | None = attrs.field(default=None, repr=False, metadata=_wire("secretValue"))
-    new_name: str | None = attrs.field(default=None, metadata=_wire("newSecretName"))
+    new_key: str | None = attrs.field(default=None, metadata=_wire("newSecretName"))
     comment: str | None = attrs.field(default=None, metadata=_wire("secretComment"))
     secret_path: str | None = None
     tag_ids: list[str] | None = None
