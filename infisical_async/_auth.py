@@ -27,10 +27,12 @@ from urllib.parse import urlsplit
 import aiohttp
 import attrs
 
+from ._client_state import CallOptions
 from ._constants import RENEW_FRACTION
 from ._retry import RetryMode, backoff_delay
 from ._serde import structure
 from ._transport import Transport
+from ._validation import require_route
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -66,7 +68,12 @@ class LoginApi(Protocol):
     async def post_json(self, path: str, body: Mapping[str, Any]) -> Any:
         """POST ``body`` as JSON to the Infisical route ``path`` (e.g.
         ``/api/v1/auth/universal-auth/login``) and return the decoded answer. Retried like
-        any idempotent call; never carries an access token."""
+        any idempotent call; never carries an access token.
+
+        Raises:
+            InvalidArgumentError: ``path`` is not a route of the site (it must start with
+                ``/`` and hold no ``//`` prefix, ``@``, scheme, query or whitespace).
+        """
         ...
 
     async def get_metadata(self, url: str, *, headers: Mapping[str, str], what: str) -> str:
@@ -74,8 +81,8 @@ class LoginApi(Protocol):
         directly (no proxy from the environment, no redirects), with a short timeout.
 
         Raises:
-            CloudMetadataError: unreachable, too slow, or not a 200; the message names
-                ``what`` and the host.
+            CloudMetadataError: unreachable, too slow, or not a 200, or the login's
+                deadline has already passed; the message names ``what`` and the host.
         """
         ...
 
@@ -89,22 +96,37 @@ class AuthStrategy(Protocol):
 
 
 class _TransportLoginApi:
-    """``LoginApi`` over the client's transport, with one deadline for the whole login."""
+    """``LoginApi`` over the client's transport, with one deadline for the whole login and
+    the per-call options of the view that asked for it (the client's own by default)."""
 
-    def __init__(self, transport: Transport, deadline: float | None) -> None:
+    def __init__(
+        self, transport: Transport, deadline: float | None, options: CallOptions = CallOptions()
+    ) -> None:
         self._transport = transport
         self._deadline = deadline
+        self._options = options
 
     async def post_json(self, path: str, body: Mapping[str, Any]) -> Any:
         return await self._transport.request(
-            "POST", path, json=dict(body), mode=RetryMode.IDEMPOTENT, deadline=self._deadline
+            "POST",
+            require_route(path, "path"),
+            json=dict(body),
+            mode=RetryMode.IDEMPOTENT,
+            deadline=self._deadline,
+            timeout=self._options.timeout,
+            max_retries=self._options.max_retries,
         )
 
     async def get_metadata(self, url: str, *, headers: Mapping[str, str], what: str) -> str:
-        host = urlsplit(url).netloc
+        host = _host_of(url)
         budget = METADATA_TIMEOUT
         if self._deadline is not None:
-            budget = min(budget, max(self._deadline - asyncio.get_running_loop().time(), 0.0))
+            budget = min(budget, self._deadline - asyncio.get_running_loop().time())
+            if budget <= 0:
+                # Never ask with a zero budget: aiohttp reads a total of 0 as no timeout.
+                raise CloudMetadataError(
+                    f"the login's deadline passed before the {what} at {host} was asked"
+                )
         try:
             # Its own short-lived session: metadata services are link-local, so proxies
             # from the environment (trust_env) and the API session's headers must not apply.
@@ -125,6 +147,19 @@ class _TransportLoginApi:
                 return text
             failure = CloudMetadataError(f"the {what} at {host} answered {status}")
         raise failure  # outside the except block: no chained aiohttp error
+
+
+def _host_of(url: str) -> str:
+    """``host[:port]`` of ``url`` for messages: never the ``user:password@`` it may carry."""
+    parts = urlsplit(url)
+    host = parts.hostname or "an unknown host"
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:  # not a number: leave it out rather than quote it
+        port = None
+    return host if port is None else f"{host}:{port}"
 
 
 @attrs.frozen(kw_only=True)
@@ -196,14 +231,19 @@ class TokenManager:
     def current_token(self) -> str | None:
         return self._token
 
-    async def login_with(self, strategy: AuthStrategy, deadline: float | None) -> AccessToken:
-        """Log in now with ``strategy`` and keep it for every later login."""
-        access = await strategy.login(_TransportLoginApi(self._transport, deadline))
+    async def login_with(
+        self, strategy: AuthStrategy, deadline: float | None, options: CallOptions = CallOptions()
+    ) -> AccessToken:
+        """Log in now with ``strategy`` and keep it for every later login; ``options`` are
+        those of the view that asked (its retries and timeouts apply)."""
+        access = await strategy.login(_TransportLoginApi(self._transport, deadline, options))
         self._strategy = strategy
         self.store(access, renewed=False)
         return access
 
-    async def renew_now(self, deadline: float | None) -> AccessToken:
+    async def renew_now(
+        self, deadline: float | None, options: CallOptions = CallOptions()
+    ) -> AccessToken:
         """Renew the current token now and keep what the server returns."""
         token = self._token
         if token is None:
@@ -214,12 +254,16 @@ class TokenManager:
             json={"accessToken": token},
             mode=RetryMode.IDEMPOTENT,
             deadline=deadline,
+            timeout=options.timeout,
+            max_retries=options.max_retries,
         )
         access = structure(data, AccessToken)
         self.store(access, renewed=True)
         return access
 
-    async def revoke_now(self, deadline: float | None) -> None:
+    async def revoke_now(
+        self, deadline: float | None, options: CallOptions = CallOptions()
+    ) -> None:
         """Revoke the current token on the server and forget it."""
         token = self._token
         if token is None:
@@ -230,6 +274,8 @@ class TokenManager:
             json={"accessToken": token},
             mode=RetryMode.IDEMPOTENT,
             deadline=deadline,
+            timeout=options.timeout,
+            max_retries=options.max_retries,
         )
         self.clear()
 

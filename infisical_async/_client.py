@@ -75,6 +75,13 @@ def _normalise_site_url(url: str) -> str:
     return url
 
 
+def _check_max_retries(value: Any) -> int:
+    """The constructor's and ``with_options``'s ``max_retries``: a count of retries."""
+    if not isinstance(value, int) or value < 0:
+        raise InvalidArgumentError("max_retries", "must be a non-negative integer")
+    return value
+
+
 def _written_project(method: str, params: Mapping[str, str] | None, json: Any) -> str | None:
     """The project a non-GET request may change (its cached reads must go)."""
     if method == "GET":
@@ -187,8 +194,7 @@ class AsyncInfisicalClient:
         live_poll_interval: float = 10.0,
         on_change: ChangeCallback | None = None,
     ) -> None:
-        if not isinstance(max_retries, int) or max_retries < 0:
-            raise InvalidArgumentError("max_retries", "must be a non-negative integer")
+        _check_max_retries(max_retries)
         if cache_ttl < 0:
             raise InvalidArgumentError("cache_ttl", "must be >= 0")
         if stale_if_error < 0 or (stale_if_error and not cache_ttl):
@@ -309,13 +315,18 @@ class AsyncInfisicalClient:
         """A view of this client with other per-request options (e.g. for one call).
 
         It shares the session, token and cache; closing it does nothing.
+
+        Raises:
+            InvalidArgumentError: an option the constructor would refuse.
         """
         clone = copy.copy(self)
         clone._owner = False
         if not isinstance(timeout, NotGiven):
             clone._options = attrs.evolve(clone._options, timeout=Timeout.coerce(timeout))
         if not isinstance(max_retries, NotGiven):
-            clone._options = attrs.evolve(clone._options, max_retries=max_retries)
+            clone._options = attrs.evolve(
+                clone._options, max_retries=_check_max_retries(max_retries)
+            )
         forget_namespaces(clone)  # the copied ones call through the original
         return clone
 
@@ -397,12 +408,24 @@ class AsyncInfisicalClient:
 
     @property
     def closed(self) -> bool:
+        """True once closed, and always in a process forked after the client was made."""
         return self._state.transport.closed
 
     async def aclose(self) -> None:
-        """Close the HTTP session (unless it was given to us). Safe to call twice."""
+        """Close the HTTP session (unless it was given to us). Safe to call twice.
+
+        In a forked child it only lets go of what the parent's client holds.
+        """
         state = self._state
-        if not self._owner or state.transport.closed:
+        if not self._owner:
+            return
+        if state.transport.forked:
+            # The session's sockets, and the tasks of keepers, watches and refreshes, are the
+            # parent's: closing them here would unregister the parent's sockets from the
+            # epoll instance both processes share, and stall the parent's requests.
+            self._abandon_after_fork()
+            return
+        if state.transport.closed:
             return
         # Keepers first: revoking their leases needs the session still open. One by one,
         # in this task: a keeper's own callback may be what is closing the client.
@@ -437,6 +460,12 @@ class AsyncInfisicalClient:
     def __del__(self) -> None:
         state = getattr(self, "_state", None)
         transport = None if state is None else state.transport
+        if transport is not None and transport.forked:
+            # Nothing for a forked child to close; and aiohttp's own finalizers, run once
+            # the session goes, would close the parent's sockets (see aclose()).
+            if getattr(self, "_owner", False):
+                transport.abandon_after_fork()
+            return
         if (
             getattr(self, "_owner", False)
             and transport is not None

@@ -9,6 +9,7 @@ import random
 import re
 import ssl as ssl_module
 import sys
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -178,6 +179,7 @@ class Transport:
             self._headers[key] = value
         self._closed = False
         self._pid = os.getpid()
+        _TRANSPORTS.add(self)
         host = urlsplit(self.base_url).hostname or ""
         if urlsplit(self.base_url).scheme == "http" and host not in _LOOPBACK_HOSTS:
             log.warning(
@@ -186,7 +188,13 @@ class Transport:
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        # A forked child's inherited copy can never be used there: it counts as closed.
+        return self._closed or self.forked
+
+    @property
+    def forked(self) -> bool:
+        """Whether this process is a fork of the one that made this transport."""
+        return self._pid != os.getpid()
 
     def session(self) -> aiohttp.ClientSession:
         if self._pid != os.getpid():
@@ -269,6 +277,9 @@ class Transport:
         at once when that wait would pass the deadline. With ``revalidation``, the request
         is conditional and a 304 returns None (see `Revalidation`).
         """
+        if path[:1] != "/" or path[1:2] in ("/", "\\"):
+            # Appended to the site URL as is: anything else could name another host.
+            raise InvalidArgumentError("path", "must be a route of the site, starting with '/'")
         session = self.session()
         url = self.base_url + path
         if self._owns_session:  # our defaults already live on the session
@@ -552,6 +563,21 @@ class Transport:
 
     def __repr__(self) -> str:
         return f"<Transport {self.base_url} closed={self._closed}>"
+
+
+_TRANSPORTS: weakref.WeakSet[Transport] = weakref.WeakSet()
+
+
+def _abandon_after_fork() -> None:
+    # At once, not at the child's aclose() or collection: aiohttp's finalizers run in any
+    # order during a collection, and one that closes a connection unregisters the parent's
+    # socket from the epoll instance both processes share.
+    for transport in list(_TRANSPORTS):
+        transport.abandon_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_abandon_after_fork)
 
 
 def _decode(body: bytes, status: int, method: str, path: str) -> Any:

@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 from .errors import InvalidArgumentError, MissingArgumentError
 
-__all__ = ["flag", "pick", "require_name", "require_path", "require_str"]
+__all__ = ["flag", "pick", "require_name", "require_path", "require_route", "require_str"]
 
 T = TypeVar("T")
 
@@ -56,6 +56,27 @@ def require_path(value: Any, argument: str) -> str:
     if value.__class__ is str and len(_CHECKED_PATHS) < _MAX_CHECKED:
         _CHECKED_PATHS[value] = normal
     return normal
+
+
+def require_route(value: Any, argument: str) -> str:
+    """An Infisical route such as ``/api/v1/auth/universal-auth/login``.
+
+    It is appended to the site URL as is: without its leading ``/``, or with ``//``, ``@``,
+    a scheme or a query, it could name another host (``@evil.example/x``) and send the
+    request's credentials there.
+    """
+    if (
+        not isinstance(value, str)
+        or not value.startswith("/")
+        or value.startswith("//")
+        or not value.isprintable()
+        or any(c in value for c in " @\\?#")
+        or "://" in value
+    ):
+        raise InvalidArgumentError(
+            argument, "must be a route of the site, such as /api/v1/auth/universal-auth/login"
+        )
+    return value
 
 
 def flag(value: bool, argument: str) -> str:

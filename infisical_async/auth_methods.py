@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import inspect
 import json
 import os
@@ -228,10 +229,13 @@ class GcpIamAuth:
         key = self.service_account_key
         if not isinstance(key, Mapping):
             path = Path(key)
-            try:
-                key = json.loads(await asyncio.to_thread(path.read_text))
-            except (OSError, ValueError):
-                raise ConfigurationError(f"cannot read the service-account key {path}") from None
+            parsed: Any = None
+            with contextlib.suppress(OSError, ValueError):
+                parsed = json.loads(await asyncio.to_thread(path.read_text))
+            if not isinstance(parsed, Mapping):
+                # Outside the except block: a JSON error quotes the file, private key included.
+                raise ConfigurationError(f"cannot read the service-account key {path}")
+            key = parsed
         jwt = sign_service_account_jwt(
             key, audience=_check_identity(self.identity_id), lifetime=self.lifetime_seconds
         )
@@ -296,9 +300,13 @@ class AzureAuth:
         try:
             jwt = json.loads(text)["access_token"]
         except (ValueError, KeyError, TypeError):
+            jwt = None
+        if not isinstance(jwt, str):
+            # Raised outside the except block: the JSON error (kept as __context__ even
+            # with "from None") quotes the answer, and with it the managed-identity token.
             raise CloudMetadataError(
                 "the Azure instance metadata service answered without an access_token"
-            ) from None
+            )
         return await _post_login(
             api, "azure-auth", _login_body(self.identity_id, self.organization_slug, jwt=jwt)
         )

@@ -6,9 +6,9 @@ Responses may carry more fields than these: unknown fields are ignored.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import attrs
 
@@ -143,8 +143,11 @@ class SecretImport:
 
 
 @attrs.frozen(kw_only=True)
-class SecretList:
-    """The answer of ``secrets.list``: the path's secrets and, if asked for, its imports."""
+class SecretList(Sequence[Secret]):
+    """The answer of ``secrets.list``: the path's secrets and, if asked for, its imports.
+
+    A sequence of the path's own secrets (a slice is a tuple of them).
+    """
 
     secrets: tuple[Secret, ...]
     imports: tuple[SecretImport, ...] = ()
@@ -155,7 +158,13 @@ class SecretList:
     def __len__(self) -> int:
         return len(self.secrets)
 
-    def __getitem__(self, index: int) -> Secret:
+    @overload
+    def __getitem__(self, index: int) -> Secret: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Secret, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Secret | tuple[Secret, ...]:
         return self.secrets[index]
 
     def get(self, key: str) -> Secret | None:
@@ -198,7 +207,7 @@ class SecretUpdate:
 
     key: str = attrs.field(metadata=_wire("secretKey"))
     value: str | None = attrs.field(default=None, repr=False, metadata=_wire("secretValue"))
-    new_name: str | None = attrs.field(default=None, metadata=_wire("newSecretName"))
+    new_key: str | None = attrs.field(default=None, metadata=_wire("newSecretName"))
     comment: str | None = attrs.field(default=None, metadata=_wire("secretComment"))
     secret_path: str | None = None
     tag_ids: list[str] | None = None
@@ -253,6 +262,9 @@ class KmsKey:
 
     id: str
     name: str
+    # Open strings, not the KeyUsage / EncryptionAlgorithm literals: newer servers already
+    # have values beyond them (an HMAC "generate-verify-mac" usage), and a key listed with
+    # one must not fail the whole answer.
     key_usage: str | None = None
     """``None`` where the server does not say (October-2024 servers never do)."""
     encryption_algorithm: str | None = None
@@ -267,8 +279,9 @@ class KmsKey:
 
 
 @attrs.frozen(kw_only=True)
-class KmsKeyList:
-    """A page of ``kms.keys.list``: a sequence of its keys, with the total for paging."""
+class KmsKeyList(Sequence[KmsKey]):
+    """A page of ``kms.keys.list``: a sequence of its keys (a slice is a tuple of them),
+    with the total for paging."""
 
     keys: tuple[KmsKey, ...]
     total_count: int = 0
@@ -279,7 +292,13 @@ class KmsKeyList:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def __getitem__(self, index: int) -> KmsKey:
+    @overload
+    def __getitem__(self, index: int) -> KmsKey: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[KmsKey, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> KmsKey | tuple[KmsKey, ...]:
         return self.keys[index]
 
 

@@ -198,6 +198,9 @@ class InfisicalClient:
         """A view of this client with other per-request options (e.g. for one call).
 
         It shares the session, token and cache; closing it does nothing.
+
+        Raises:
+            InvalidArgumentError: an option the constructor would refuse.
         """
         clone = copy.copy(self)
         clone._async = self._async.with_options(timeout=timeout, max_retries=max_retries)
@@ -247,6 +250,7 @@ class InfisicalClient:
 
     @property
     def closed(self) -> bool:
+        """True once closed, and always in a process forked after the client was made."""
         return self._async.closed
 
     def close(self) -> None:

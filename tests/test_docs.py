@@ -1,4 +1,5 @@
-"""Docstrings render as Markdown in the docs: no raw Sphinx roles may leak into them."""
+"""Docstrings render as Markdown in the docs: no raw Sphinx roles may leak into them; the
+docs name the errors the code raises."""
 
 from __future__ import annotations
 
@@ -26,3 +27,13 @@ def test_every_guide_page_is_in_the_nav() -> None:
     nav = (ROOT / "mkdocs.yml").read_text()
     for page in sorted((ROOT / "docs").rglob("*.md")):
         assert str(page.relative_to(ROOT / "docs")) in nav, page
+
+
+def test_the_docs_name_the_error_a_forked_child_gets() -> None:
+    # A client used after a fork raises ClientForkedError (see tests/client/test_fork.py).
+    wrong = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        for paragraph in re.split(r"\n\s*\n", page.read_text()):
+            if "fork" in paragraph.lower() and "ClientClosedError" in paragraph:
+                wrong.append(f"{page.relative_to(ROOT)}: {paragraph.strip()[:60]}...")
+    assert wrong == []

@@ -175,8 +175,11 @@ def asyncpg_pool(
         address = dsn
         if dsn_secret is not None:
             if dsn_secret not in secrets:
+                # Two folders are in play: say which one the secret is read from.
                 raise ConfigurationError(
-                    f"asyncpg_pool: no secret named {dsn_secret} was loaded (set secrets_path)"
+                    f"asyncpg_pool: no secret named {dsn_secret} was loaded: the app's "
+                    "secrets_path= must name its folder (the pool's secret_path= is the "
+                    "dynamic secret's)"
                 )
             address = secrets[dsn_secret]
         return await asyncpg.create_pool(

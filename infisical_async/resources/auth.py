@@ -35,7 +35,7 @@ __all__ = [
 
 async def _login_with(client: AsyncInfisicalClient, strategy: AuthStrategy) -> AccessToken:
     """Log in now and keep ``strategy`` for every later login (as if passed as ``auth=``)."""
-    return await client._state.tokens.login_with(strategy, client._deadline())
+    return await client._state.tokens.login_with(strategy, client._deadline(), client._options)
 
 
 class AsyncUniversalAuthLogin(AsyncResource):
@@ -268,14 +268,14 @@ class AsyncAuth(AsyncResource):
             NotAuthenticatedError: there is no token to renew.
             AuthenticationError: the server refused (expired, revoked, past max TTL).
         """
-        return await self._state.tokens.renew_now(self._client._deadline())
+        return await self._state.tokens.renew_now(self._client._deadline(), self._client._options)
 
     async def revoke(self) -> None:
         """Revoke the current access token on the server and forget it.
 
         Later calls log in again if the client has credentials.
         """
-        await self._state.tokens.revoke_now(self._client._deadline())
+        await self._state.tokens.revoke_now(self._client._deadline(), self._client._options)
 
     def set_access_token(self, access_token: str) -> None:
         """Use this access token (without the ``Bearer`` prefix) from now on."""

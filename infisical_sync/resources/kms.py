@@ -175,6 +175,6 @@ class Kms:
         """The public half of a signing key, as the server returns it (base64 DER)."""
         return self._runner.call(self._async.public_key, key_id=key_id)
 
-    def signing_algorithms(self, key_id: str) -> tuple[str, ...]:
-        """The signing algorithms a key supports."""
+    def signing_algorithms(self, key_id: str) -> tuple[SigningAlgorithm, ...]:
+        """The signing algorithms a key supports (what ``sign()`` and ``verify()`` take)."""
         return self._runner.call(self._async.signing_algorithms, key_id=key_id)

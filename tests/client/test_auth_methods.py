@@ -5,10 +5,12 @@ Cloud metadata services are played by local aiohttp apps: no test reaches a real
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import socket
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +21,13 @@ from aiohttp import web
 from aioresponses import aioresponses
 
 from infisical_async import (
+    AccessToken,
+    APITimeoutError,
     AuthenticationError,
     CloudMetadataError,
+    ConfigurationError,
     InvalidArgumentError,
+    LoginApi,
     NotFoundError,
 )
 from infisical_async.auth_methods import (
@@ -387,3 +393,151 @@ def test_reprs_hide_credentials(key: SigningKey) -> None:
         (GcpIamAuth(identity_id="i", service_account_key=account), "PRIVATE KEY"),
     ):
         assert secret not in repr(strategy)
+
+
+class MetadataAfterTheDeadline:
+    """A login whose earlier steps used up its deadline before it asks a metadata service."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.outcome: asyncio.Future[BaseException | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+    async def login(self, api: LoginApi) -> AccessToken:
+        await asyncio.sleep(0.3)
+        try:
+            await api.get_metadata(self.url, headers={}, what="test metadata service")
+        except BaseException as exc:
+            self.outcome.set_result(exc)
+            raise
+        self.outcome.set_result(None)
+        raise RuntimeError("the metadata service never answers")
+
+
+async def test_a_metadata_call_past_the_login_deadline_fails_at_once(
+    current_server: EmbeddedServer,
+) -> None:
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(3600)
+
+    blackhole = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = blackhole.sockets[0].getsockname()[1]
+    strategy = MetadataAfterTheDeadline(f"http://127.0.0.1:{port}/token")
+    try:
+        async with make_client(current_server, auth=strategy, timeout=0.2) as client:
+            with pytest.raises(APITimeoutError):
+                await client.secrets.list()
+            # A zero budget would be no timeout at all: the login, and every call waiting
+            # for it, would hang for good.
+            failure = await asyncio.wait_for(asyncio.shield(strategy.outcome), 2.0)
+        assert isinstance(failure, CloudMetadataError), failure
+        assert "deadline" in str(failure)
+    finally:
+        blackhole.close()
+
+
+class ReadMetadata:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def login(self, api: LoginApi) -> AccessToken:
+        await api.get_metadata(self.url, headers={}, what="test metadata service")
+        raise RuntimeError("unreachable")
+
+
+async def test_metadata_errors_name_the_host_without_url_credentials(
+    current_server: EmbeddedServer,
+) -> None:
+    host_port = closed_port_url().removeprefix("http://")
+    strategy = ReadMetadata(f"http://user:hunter2@{host_port}/token")
+    async with make_client(current_server, auth=strategy) as client:
+        with pytest.raises(CloudMetadataError) as caught:
+            await client.secrets.list()
+    assert host_port in str(caught.value)
+    assert "hunter2" not in str(caught.value) and "user" not in str(caught.value)
+
+
+def chained(exc: BaseException) -> str:
+    """Everything an error keeps reachable: its traceback text and its chain's attributes."""
+    seen = "".join(traceback.format_exception(exc))
+    link: BaseException | None = exc
+    while link is not None:
+        seen += repr(vars(link)) + repr(link.args)
+        link = link.__cause__ or link.__context__
+    return seen
+
+
+async def test_a_broken_azure_answer_keeps_no_token_in_the_error(
+    current_server: EmbeddedServer, local_app: ServeApp
+) -> None:
+    token = "eyJ0eXAiOiJKV1Qi.MANAGED-IDENTITY-TOKEN"
+
+    async def imds(request: web.Request) -> web.Response:
+        # A 200 whose JSON is cut short (a proxy, a truncated read), token included.
+        return web.Response(text='{"access_token": "' + token + '", "expires_in": ')
+
+    app = web.Application()
+    app.router.add_get("/metadata/identity/oauth2/token", imds)
+    strategy = AzureAuth(
+        identity_id=current_server.info.identity_id, metadata_url=await local_app(app)
+    )
+    async with make_client(current_server, auth=strategy) as client:
+        with pytest.raises(CloudMetadataError) as caught:
+            await client.secrets.list()
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+    assert token not in chained(caught.value)
+
+
+async def test_an_unreadable_service_account_key_file_is_not_quoted(
+    current_server: EmbeddedServer, tmp_path: Path
+) -> None:
+    private = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
+    key_file = tmp_path / "sa.json"
+    key_file.write_text('{"private_key": "' + private + '", "client_email": ')  # cut short
+    strategy = GcpIamAuth(identity_id=current_server.info.identity_id, service_account_key=key_file)
+    async with make_client(current_server, auth=strategy) as client:
+        with pytest.raises(ConfigurationError) as caught:
+            await client.secrets.list()
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+    assert "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" not in chained(caught.value)
+
+
+class PostTo:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    async def login(self, api: LoginApi) -> AccessToken:
+        await api.post_json(self.path, {"clientId": "id", "clientSecret": "s3cr3t"})
+        raise RuntimeError("a test login: never gets this far")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "@{other}/capture",  # the site URL's host becomes userinfo
+        ".{other}/capture",  # no leading slash: extends the site's host name
+        ":{port}/capture",  # no leading slash: another port
+        "//{other}/capture",  # a network-path reference
+        "/capture?to=@{other}",
+        "http://{other}/capture",
+    ],
+)
+async def test_post_json_sends_only_to_a_route_of_the_site(
+    current_server: EmbeddedServer, local_app: ServeApp, path: str
+) -> None:
+    seen: list[Any] = []
+
+    async def capture(request: web.Request) -> web.Response:
+        seen.append(await request.read())
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", capture)
+    other = (await local_app(app)).removeprefix("http://")
+    route_ = path.format(other=other, port=other.rsplit(":", 1)[1])
+    async with make_client(current_server, auth=PostTo(route_), max_retries=0) as client:
+        with pytest.raises(InvalidArgumentError) as caught:
+            await client.secrets.list()
+    assert caught.value.argument == "path"
+    assert not seen, "the login's credentials went to another host"

@@ -20,6 +20,7 @@ from infisical_async import (
     AsyncInfisicalClient,
     ClientForkedError,
     CloudMetadataError,
+    InternalServerError,
     InvalidArgumentError,
     LoginApi,
     SecretUpdate,
@@ -52,6 +53,43 @@ async def test_a_generation_learned_through_a_view_holds_for_the_client() -> Non
     async with EmbeddedServer(compat="2024") as server, make_client(server) as client:
         await client.with_options(timeout=5).secrets.list()
         assert client._state.generations.current("secrets") == "v3"
+
+
+@pytest.mark.parametrize("call", ["renew", "revoke", "login"])
+async def test_auth_calls_through_a_view_take_its_retries(
+    current_server: EmbeddedServer, call: str
+) -> None:
+    info = current_server.info
+    route = {"renew": "/renew$", "revoke": "/revoke$", "login": "/universal-auth/login$"}[call]
+
+    async def through(client: AsyncInfisicalClient) -> object:
+        if call == "login":
+            return await client.auth.universal_auth.login(info.client_id, info.client_secret)
+        return await getattr(client.auth, call)()
+
+    async with make_client(current_server, retry_delay=0) as client:
+        await client.secrets.list()
+        current_server.control.fail_next(1, status=503, path=route, method="POST")
+        await through(client)  # the client retries the 503 (the control case)
+        if call == "revoke":
+            await client.secrets.list()  # a token to revoke again
+        current_server.control.fail_next(1, status=503, path=route, method="POST")
+        with pytest.raises(InternalServerError):
+            await through(client.with_options(max_retries=0))
+
+
+@pytest.mark.parametrize("bad", [-1, "2", 1.5, None])
+async def test_with_options_refuses_the_retries_the_constructor_refuses(
+    current_server: EmbeddedServer, bad: object
+) -> None:
+    with pytest.raises(InvalidArgumentError) as refused:
+        make_client(current_server, max_retries=bad)
+    assert refused.value.argument == "max_retries"
+    async with make_client(current_server) as client:
+        with pytest.raises(InvalidArgumentError) as caught:
+            client.with_options(max_retries=bad)  # type: ignore[arg-type]
+        assert caught.value.argument == "max_retries"
+        assert client.with_options(max_retries=0)._options.max_retries == 0
 
 
 def test_namespaces_are_visible_on_the_classes() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Sequence
 from datetime import timedelta
 
 import aiohttp
@@ -27,7 +28,7 @@ from infisical_async import (
     UniversalAuth,
     UnprocessableEntityError,
 )
-from infisical_async._serde import structure
+from infisical_async._serde import converter, structure, unstructure
 from infisical_async._transport import error_from_response
 from infisical_async.errors import BadRequestError
 from infisical_async.testing import EmbeddedServer
@@ -107,6 +108,26 @@ def test_models_tolerate_unknown_and_missing_optional_fields() -> None:
     assert secret.key == "K" and secret.created_at is not None
     assert secret.created_at.utcoffset() == timedelta(0)
     assert KNOWN_SECRET not in repr(secret) and KNOWN_SECRET not in str(secret)
+
+
+async def test_list_answers_are_sequences_of_their_items(current_server: EmbeddedServer) -> None:
+    async with make_client(current_server) as client:
+        await client.secrets.batch_create({"A": "1", "B": "2", "C": "3"})
+        for name in ("k-a", "k-b", "k-c"):
+            await client.kms.keys.create(name)
+        signer = await client.kms.keys.create("k-s", key_usage="sign-verify")
+        listing = await client.secrets.list()
+        keys = await client.kms.keys.list()
+        algorithms = await client.kms.signing_algorithms(signer.id)
+    assert isinstance(algorithms, tuple) and "RSASSA_PSS_SHA_256" in algorithms
+    for page, items in ((listing, listing.secrets), (keys, keys.keys)):
+        assert isinstance(page, Sequence) and len(items) >= 3
+        assert page[1:] == items[1:] and isinstance(page[:2], tuple)
+        assert page[-1] is items[-1] and list(reversed(page)) == list(reversed(items))
+        assert page.index(items[1]) == 1 and page.count(items[0]) == 1 and items[0] in page
+        # Both parsers still make the class: the fast path and (for odd answers) cattrs.
+        wire = unstructure(page)
+        assert structure(wire, type(page)) == page == converter().structure(wire, type(page))
 
 
 def test_bad_shapes_raise_response_validation_without_values() -> None:

@@ -83,6 +83,14 @@ async def test_batch_operations(client: AsyncInfisicalClient, compat: str) -> No
     assert len(await client.secrets.list()) == 0
 
 
+async def test_batch_update_renames_with_new_key(client: AsyncInfisicalClient) -> None:
+    await client.secrets.create("OLD", "1")
+    # The same name as secrets.update(new_key=); a value too, as October-2024 servers need.
+    updated = await client.secrets.batch_update([SecretUpdate(key="OLD", new_key="NEW", value="1")])
+    assert [(s.key, s.value) for s in updated] == [("NEW", "1")]
+    assert [s.key for s in await client.secrets.list()] == ["NEW"]
+
+
 async def test_v3_fallback_happens_once_and_is_remembered(compat: str) -> None:
     async with EmbeddedServer(compat=compat) as server, make_client(server) as client:  # type: ignore[arg-type]
         for _ in range(3):

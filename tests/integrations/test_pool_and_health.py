@@ -13,6 +13,7 @@ import pytest
 
 from infisical_async import (
     AsyncInfisicalClient,
+    ConfigurationError,
     InternalServerError,
     InvalidArgumentError,
     NotAuthenticatedError,
@@ -85,6 +86,14 @@ async def test_asyncpg_pool_is_rebuilt_when_the_lease_rotates(
     assert fast.control.active_leases == 0
     for user in (first_user, second_user):
         assert not await pg_role_exists(dsn, user)
+
+
+async def test_a_missing_dsn_secret_names_the_apps_secrets_path() -> None:
+    spec = asyncpg_pool("pg", ttl="1m", dsn_secret="DATABASE_URL", secret_path="/dynamic")
+    with pytest.raises(ConfigurationError) as caught:
+        await spec.build({"DB_USERNAME": "u", "DB_PASSWORD": "p"}, {})
+    # Not the pool's own secret_path=, which places the dynamic secret.
+    assert "the app's secrets_path=" in str(caught.value)
 
 
 class FakePool:
