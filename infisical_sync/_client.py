@@ -6,25 +6,18 @@ from __future__ import annotations
 
 import copy
 import ssl as ssl_module
-from collections.abc import Mapping
 from datetime import timedelta
-from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING
 
-from infisical_async._auth import AuthStrategy, TokenAuth
 from infisical_async._client import AsyncInfisicalClient
 from infisical_async._constants import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     INITIAL_RETRY_DELAY,
 )
-from infisical_async._env import options_from_env
-from infisical_async._live_cache import ChangeCallback
 from infisical_async._namespace import forget_namespaces
-from infisical_async._pacing import PacingScope
 from infisical_async._ttl import MIN_TTL_MS
-from infisical_async._types import NOT_GIVEN, NotGiven, Timeout
-from infisical_async.cache import CacheBackend
+from infisical_async._types import NOT_GIVEN, Timeout
 from infisical_sync._runner import PortalRunner, twin_namespace
 from infisical_sync.resources.auth import Auth
 from infisical_sync.resources.dynamic_secrets import DynamicSecrets
@@ -32,6 +25,17 @@ from infisical_sync.resources.folders import Folders
 from infisical_sync.resources.kms import Kms
 from infisical_sync.resources.projects import Projects
 from infisical_sync.resources.secrets import Secrets
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from types import TracebackType
+    from typing import Any, Literal
+
+    from infisical_async._auth import AuthStrategy, TokenAuth
+    from infisical_async._live_cache import ChangeCallback
+    from infisical_async._pacing import PacingScope
+    from infisical_async._types import NotGiven
+    from infisical_async.cache import CacheBackend
 
 __all__ = ["InfisicalClient"]
 
@@ -187,6 +191,8 @@ class InfisicalClient:
             ConfigurationError: credentials missing or incomplete; ``missing`` names the
                 variables.
         """
+        from infisical_async._env import options_from_env  # loaded on first use
+
         return cls(**options_from_env(options))
 
     def with_options(

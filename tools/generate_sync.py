@@ -408,7 +408,6 @@ def client_class(cls: ast.ClassDef, renamer: _Renamer) -> str:
             "copy",
             "Any",
             "TracebackType",
-            "options_from_env",
             "forget_namespaces",
         }
     )
@@ -436,6 +435,7 @@ def client_class(cls: ast.ClassDef, renamer: _Renamer) -> str:
     out.append(
         f"\n    @classmethod\n    {signature(from_env, renamer)}:\n"
         f"{doc_block(from_env, '        ')}"
+        "        from infisical_async._env import options_from_env  # loaded on first use\n\n"
         "        return cls(**options_from_env(options))\n"
     )
     out.append(
@@ -486,7 +486,6 @@ def render(module: Module, twins: dict[str, str]) -> str:
         "AbstractContextManager": "contextlib",
         "Generator": "collections.abc",
         "TracebackType": "types",
-        "options_from_env": "infisical_async._client",
         "forget_namespaces": "infisical_async._namespace",
         "twin_namespace": "infisical_sync._runner",
         "Any": "typing",
@@ -612,10 +611,67 @@ def generate() -> dict[Path, str]:
         if not module.twin_classes():
             continue
         target = target_for(module.source)
-        out[target] = tidy(render(module, twins), target)
+        out[target] = tidy(typing_only_imports(render(module, twins)), target)
     init = SYNC_PKG / "__init__.py"
     out[init] = tidy(render_package_init(), init)
     return out
+
+
+def typing_only_imports(text: str) -> str:
+    """Move imports that only annotations use under ``if TYPE_CHECKING:``.
+
+    Annotations are never evaluated (``from __future__ import annotations``), so a name
+    they alone need costs import time for nothing: the login methods, the keeper and the
+    watch module load when first used, in the blocking twin as in the async package.
+    """
+    tree = ast.parse(text)
+    annotation_names = {
+        id(n): n.id
+        for node in ast.walk(tree)
+        for part in _annotations_of(node)
+        for n in ast.walk(part)
+        if isinstance(n, ast.Name)
+    }
+    at_run_time = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in annotation_names
+    }
+    typing_only = set(annotation_names.values()) - at_run_time
+    imports = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__"
+    ]
+    moved: list[str] = []
+    edits: list[tuple[int, int, list[str]]] = []
+    for node in imports:
+        keep = [a for a in node.names if (a.asname or a.name) not in typing_only]
+        move = [a for a in node.names if (a.asname or a.name) in typing_only]
+        if not move:
+            continue
+        module = "." * node.level + (node.module or "")
+        moved.append(f"    from {module} import {', '.join(ast.unparse(a) for a in move)}\n")
+        kept = [f"from {module} import {', '.join(ast.unparse(a) for a in keep)}\n"]
+        edits.append((node.lineno - 1, node.end_lineno or node.lineno, kept if keep else []))
+    if not moved:
+        return text
+    lines = text.splitlines(keepends=True)
+    below_imports = max(node.end_lineno or node.lineno for node in imports)
+    block = ["from typing import TYPE_CHECKING\n", "\nif TYPE_CHECKING:\n", *moved]
+    lines[below_imports:below_imports] = block
+    for start, end, replacement in reversed(edits):
+        lines[start:end] = replacement
+    return "".join(lines)
+
+
+def _annotations_of(node: ast.AST) -> list[ast.expr]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        every = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+        every += [a for a in (node.args.vararg, node.args.kwarg) if a is not None]
+        found = [a.annotation for a in every if a.annotation is not None]
+        return found + ([node.returns] if node.returns is not None else [])
+    if isinstance(node, ast.AnnAssign):
+        return [node.annotation]
+    return []
 
 
 def tidy(text: str, target: Path) -> str:

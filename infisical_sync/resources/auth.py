@@ -4,25 +4,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from infisical_async._constants import DEFAULT_K8S_TOKEN_PATH
-from infisical_async.auth_methods import TokenSource
-from infisical_async.models import AccessToken
-from infisical_async.resources.auth import (
-    AsyncAuth,
-    AsyncAwsIamLogin,
-    AsyncAzureLogin,
-    AsyncGcpIamLogin,
-    AsyncGcpIdTokenLogin,
-    AsyncJwtLogin,
-    AsyncKubernetesLogin,
-    AsyncLdapLogin,
-    AsyncOidcLogin,
-    AsyncUniversalAuthLogin,
-)
-from infisical_sync._runner import PortalRunner, twin_namespace
+from infisical_sync._runner import twin_namespace
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from infisical_async.auth_methods import TokenSource
+    from infisical_async.models import AccessToken
+    from infisical_async.resources.auth import (
+        AsyncAuth,
+        AsyncAwsIamLogin,
+        AsyncAzureLogin,
+        AsyncGcpIamLogin,
+        AsyncGcpIdTokenLogin,
+        AsyncJwtLogin,
+        AsyncKubernetesLogin,
+        AsyncLdapLogin,
+        AsyncOidcLogin,
+        AsyncUniversalAuthLogin,
+    )
+    from infisical_sync._runner import PortalRunner
 
 __all__ = [
     "UniversalAuthLogin",

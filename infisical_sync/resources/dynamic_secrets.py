@@ -4,15 +4,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
-from infisical_async._ttl import TTLInput
-from infisical_async.models import DynamicSecret
-from infisical_async.providers import DynamicSecretProvider
-from infisical_async.resources.dynamic_secrets import AsyncDynamicSecrets
-from infisical_sync._runner import PortalRunner, twin_namespace
+from infisical_sync._runner import twin_namespace
 from infisical_sync.resources.leases import Leases
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from infisical_async._ttl import TTLInput
+    from infisical_async.models import DynamicSecret
+    from infisical_async.providers import DynamicSecretProvider
+    from infisical_async.resources.dynamic_secrets import AsyncDynamicSecrets
+    from infisical_sync._runner import PortalRunner
 
 __all__ = ["DynamicSecrets"]
 

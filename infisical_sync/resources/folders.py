@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
-from infisical_async.models import Folder
-from infisical_async.resources.folders import AsyncFolders
-from infisical_sync._runner import PortalRunner
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from infisical_async.models import Folder
+    from infisical_async.resources.folders import AsyncFolders
+    from infisical_sync._runner import PortalRunner
 
 __all__ = ["Folders"]
 

@@ -4,17 +4,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING
 
-from infisical_async.models import (
-    EncryptionAlgorithm,
-    KeyUsage,
-    KmsKey,
-    KmsKeyList,
-    SigningAlgorithm,
-)
-from infisical_async.resources.kms import AsyncKms, AsyncKmsKeys
-from infisical_sync._runner import PortalRunner, twin_namespace
+from infisical_sync._runner import twin_namespace
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    from infisical_async.models import (
+        EncryptionAlgorithm,
+        KeyUsage,
+        KmsKey,
+        KmsKeyList,
+        SigningAlgorithm,
+    )
+    from infisical_async.resources.kms import AsyncKms, AsyncKmsKeys
+    from infisical_sync._runner import PortalRunner
 
 __all__ = ["KmsKeys", "Kms"]
 

@@ -4,15 +4,18 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
-from infisical_async._keeper import ErrorCallback, HeldLease, RotateCallback
-from infisical_async._ttl import TTLInput
-from infisical_async.models import Lease
-from infisical_async.resources.leases import AsyncLeases
-from infisical_sync._runner import PortalRunner
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+    from typing import Any
+
+    from infisical_async._keeper import ErrorCallback, HeldLease, RotateCallback
+    from infisical_async._ttl import TTLInput
+    from infisical_async.models import Lease
+    from infisical_async.resources.leases import AsyncLeases
+    from infisical_sync._runner import PortalRunner
 
 __all__ = ["Leases"]
 

@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
-from infisical_async.models import Environment, Project
-from infisical_async.resources.projects import AsyncProjects
-from infisical_sync._runner import PortalRunner
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from infisical_async.models import Environment, Project
+    from infisical_async.resources.projects import AsyncProjects
+    from infisical_sync._runner import PortalRunner
 
 __all__ = ["Projects"]
 

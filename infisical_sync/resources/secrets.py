@@ -5,19 +5,22 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection, Generator, Mapping, MutableMapping, Sequence
+from typing import TYPE_CHECKING
 
-from infisical_async._watch import SecretEvent, WatchItem
-from infisical_async.models import (
-    BatchUpdateMode,
-    NewSecret,
-    Secret,
-    SecretList,
-    SecretType,
-    SecretUpdate,
-)
-from infisical_async.resources.secrets import AsyncSecrets
-from infisical_sync._runner import PortalRunner
+if TYPE_CHECKING:
+    from collections.abc import Collection, Generator, Mapping, MutableMapping, Sequence
+
+    from infisical_async._watch import SecretEvent, WatchItem
+    from infisical_async.models import (
+        BatchUpdateMode,
+        NewSecret,
+        Secret,
+        SecretList,
+        SecretType,
+        SecretUpdate,
+    )
+    from infisical_async.resources.secrets import AsyncSecrets
+    from infisical_sync._runner import PortalRunner
 
 __all__ = ["Secrets"]
 
