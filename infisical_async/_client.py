@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import os
 import ssl as ssl_module
-import sys
 import time
 import warnings
 from collections.abc import Awaitable, Mapping
@@ -434,9 +433,10 @@ class AsyncInfisicalClient:
         state.keepers.clear()
         for keeper in keepers:
             await keeper.stop()
-        watch = sys.modules.get("infisical_async._watch")
-        if watch is not None:  # never loaded: this client has nothing watching
-            await watch.close_watches(state)
+        if state.watching:  # otherwise the watch module may never have been loaded
+            from ._watch import close_watches
+
+            await close_watches(state)
         if state.shared_cache is not None:
             await state.shared_cache.aclose()
         await state.tokens.aclose()

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ._cache import ResponseCache
     from ._generations import ApiGenerations
     from ._keeper import LeaseKeeper
+    from ._live_cache import LiveCache
     from ._shared_reads import SharedReads
     from ._transport import Transport
     from ._types import Timeout
@@ -78,6 +79,11 @@ class ClientState:
         """Project id -> slug, looked up once for dynamic-secret routes."""
         self.shared_cache: SharedReads | None = None
         """Reads through a cache shared with other processes (``cache=``), if given."""
+        self.watching = False
+        """Whether a watch was ever started on this client (its module then is loaded,
+        and closing the client ends the watches)."""
+        self.live_cache: LiveCache | None = None
+        """The live cache (``cache_mode="live"``), which cached reads tell their project."""
         self.clock: Callable[[], float] = time.monotonic
         self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
         """What components that wait (keepers) schedule with; tests replace both."""

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from ._client import AsyncInfisicalClient
     from ._client_state import ClientState
 
-__all__ = ["ChangeCallback", "LiveCache", "enable_live_cache", "follow_project"]
+__all__ = ["ChangeCallback", "LiveCache", "enable_live_cache"]
 
 log = logging.getLogger("infisical_async.cache")
 
@@ -130,13 +130,6 @@ def enable_live_cache(
     poll_interval: float,
     on_change: ChangeCallback | None,
 ) -> None:
-    _LIVE[state] = LiveCache(
+    _LIVE[state] = state.live_cache = LiveCache(
         state, safety_ttl=safety_ttl, poll_interval=poll_interval, on_change=on_change
     )
-
-
-def follow_project(client: AsyncInfisicalClient, project: Any) -> None:
-    """Called on each cached read: starts the live cache's watch of ``project``."""
-    live = _LIVE.get(client._state)
-    if live is not None and isinstance(project, str):
-        live.follow(client, project)

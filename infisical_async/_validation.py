@@ -41,11 +41,13 @@ def require_name(value: Any, argument: str) -> str:
 _CHECKED_PATHS: dict[str, str] = {}
 """Paths already accepted, and their normal form: most calls repeat a handful of them."""
 _MAX_CHECKED = 1024
+_MAX_REMEMBERED_LENGTH = 256
 
 
 def require_path(value: Any, argument: str) -> str:
     """A folder path such as ``/`` or ``/app/db``; normalised as the server does."""
-    if value.__class__ is str and (normal := _CHECKED_PATHS.get(value)) is not None:
+    # type(), not __class__: a str subclass may claim to be str and return another path.
+    if type(value) is str and (normal := _CHECKED_PATHS.get(value)) is not None:
         return normal
     path = require_str(value, argument).strip()
     if not path.startswith("/"):
@@ -53,7 +55,9 @@ def require_path(value: Any, argument: str) -> str:
     if "//" in path or any(part in (".", "..") for part in path.split("/")):
         raise InvalidArgumentError(argument, "must not contain empty, '.' or '..' segments")
     normal = path.rstrip("/") or "/"
-    if value.__class__ is str and len(_CHECKED_PATHS) < _MAX_CHECKED:
+    if type(value) is str and len(value) <= _MAX_REMEMBERED_LENGTH:
+        if len(_CHECKED_PATHS) >= _MAX_CHECKED:
+            _CHECKED_PATHS.clear()  # bounded; the paths in use come back at once
         _CHECKED_PATHS[value] = normal
     return normal
 

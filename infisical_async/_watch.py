@@ -501,6 +501,7 @@ _BACKGROUND: weakref.WeakKeyDictionary[ClientState, set[asyncio.Task[Any]]] = (
 
 
 def _register(state: ClientState, watcher: Watcher) -> None:
+    state.watching = True
     _WATCHERS.setdefault(state, set()).add(watcher)
 
 
@@ -511,6 +512,7 @@ def _unregister(state: ClientState, watcher: Watcher) -> None:
 def run_in_background(state: ClientState, coro: Awaitable[Any]) -> asyncio.Task[Any]:
     """A task the client owns: `close_watches` cancels and awaits it."""
     task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+    state.watching = True
     tasks = _BACKGROUND.setdefault(state, set())
     tasks.add(task)
     task.add_done_callback(tasks.discard)

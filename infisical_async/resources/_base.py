@@ -21,14 +21,17 @@ def segment(value: str, argument: str = "path segment") -> str:
     ``.`` and ``..`` are refused: URL libraries resolve them, so they would send the request
     to another route (and that route's 404 would look like an old server).
     """
-    if value.__class__ is str and (quoted := _QUOTED.get(value)) is not None:
+    # type(), not __class__: a str subclass may claim to be str and quote to another name.
+    if type(value) is str and (quoted := _QUOTED.get(value)) is not None:
         return quoted
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgumentError(argument, "must be a non-empty string")
     if value in (".", ".."):
         raise InvalidArgumentError(argument, f"must not be {value!r}")
     quoted = quote(value, safe="")
-    if value.__class__ is str and len(_QUOTED) < _MAX_QUOTED:
+    if type(value) is str and len(value) <= _MAX_QUOTED_LENGTH:
+        if len(_QUOTED) >= _MAX_QUOTED:
+            _QUOTED.clear()  # bounded; one-off ids (leases) must not crowd out hot names
         _QUOTED[value] = quoted
     return quoted
 
@@ -36,6 +39,7 @@ def segment(value: str, argument: str = "path segment") -> str:
 _QUOTED: dict[str, str] = {}
 """Segments already accepted, quoted: a service reads the same few names over and over."""
 _MAX_QUOTED = 4096
+_MAX_QUOTED_LENGTH = 256
 
 
 def unwrap(data: Any, key: str) -> Any:

@@ -6,17 +6,18 @@ import asyncio
 import builtins
 import logging
 import os
-import sys
 from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
     Collection,
+    Coroutine,
     Hashable,
     Mapping,
     MutableMapping,
     Sequence,
 )
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._retry import RetryMode
@@ -125,65 +126,75 @@ class AsyncSecrets(AsyncResource):
         if cache_key is None or not self._state.coalesce_reads:
             return await self._through_cache(cache_key, fetch)
         inflight = self._state.inflight
+        deadline = client._deadline()  # one for the call, however many reads it waits on
+        rejoined = False
         while True:
             # Only calls with the same options share: a view's deadline and retries are its own.
             flight = (cache_key, self._state.cache.generation(cache_key[1]), client._options)
             shared = inflight.get(flight)
             if shared is None:
-                return await self._lead(flight, cache_key, fetch)
-            try:
-                return await self._follow(shared)  # type: ignore[no-any-return]
-            except _LeaderCancelled:
-                continue  # the call we waited for was cancelled: read for ourselves
+                if not rejoined:
+                    return await self._lead(flight, cache_key, fetch)
+                return await self._lead_again(flight, cache_key, fetch, deadline)
+            outcome = await _follow(shared, deadline)
+            if outcome.error is not None:
+                raise outcome.error.with_traceback(outcome.traceback)
+            if not outcome.abandoned:
+                return outcome.value  # type: ignore[no-any-return]
+            rejoined = True
 
     async def _lead(
         self,
         flight: Hashable,
         cache_key: tuple[Any, ...],
         fetch: Callable[[Revalidation | None], Awaitable[T]],
+        registered: asyncio.Future[_Outcome] | None = None,
     ) -> T:
         """Read in the caller's own task, and hand the outcome to identical calls that
         arrive meanwhile. No task is spawned for it: most reads have nobody to share with,
         and a task, a shield and a timeout per call cost more than the request's own
         Python work."""
         inflight = self._state.inflight
-        outcome: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        inflight[flight] = outcome
+        published: asyncio.Future[_Outcome]
+        if registered is None:
+            published = inflight[flight] = asyncio.get_running_loop().create_future()
+        else:
+            published = registered
+        outcome = _ABANDONED  # cancelled, or interrupted: the others read for themselves
         try:
             result = await self._through_cache(cache_key, fetch)
-        except asyncio.CancelledError:
-            outcome.set_exception(_LeaderCancelled())
-            raise
-        except BaseException as exc:
-            outcome.set_exception(exc)
-            raise
-        else:
-            outcome.set_result(result)
+            outcome = _Outcome(value=result)
             return result
+        except Exception as exc:
+            # Its traceback as raised here: the frames of our caller that it collects on
+            # the way up are not the others' to see (nor to keep alive).
+            outcome = _Outcome(error=exc, traceback=exc.__traceback__)
+            raise
         finally:
-            if inflight.get(flight) is outcome:
+            if inflight.get(flight) is published:
                 del inflight[flight]
-            if outcome.done():
-                outcome.exception()  # retrieved: nobody may have been waiting for it
+            published.set_result(outcome)
 
-    async def _follow(self, shared: asyncio.Future[Any]) -> Any:
-        """Await an identical read in flight, under this call's own deadline; giving up
-        leaves the read to its other callers."""
-        deadline = self._client._deadline()
-        if deadline is None:
-            return await asyncio.shield(shared)
-        remaining = deadline - asyncio.get_running_loop().time()
+    async def _lead_again(
+        self,
+        flight: Hashable,
+        cache_key: tuple[Any, ...],
+        fetch: Callable[[Revalidation | None], Awaitable[T]],
+        deadline: float | None,
+    ) -> T:
+        """Lead the read that the call we waited on gave up, within what is left of our own
+        deadline. The read is registered before anything awaits, so the other callers
+        that waited with us, woken together, join it instead of each sending its own."""
+        inflight = self._state.inflight
+        published: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
+        inflight[flight] = published
         try:
-            return await asyncio.wait_for(asyncio.shield(shared), remaining)
-        except asyncio.TimeoutError:
-            if shared.done():  # it landed as our deadline passed: take it
-                return shared.result()
-            failure = APITimeoutError(
-                "the call's deadline passed while waiting for an identical read in flight",
-                method="GET",
-                path="secrets",
-            )
-        raise failure
+            return await _within(deadline, self._lead(flight, cache_key, fetch, published))
+        finally:
+            if not published.done():  # cut short before the read began: nobody publishes
+                if inflight.get(flight) is published:
+                    del inflight[flight]
+                published.set_result(_ABANDONED)
 
     async def _through_cache(
         self,
@@ -195,9 +206,9 @@ class AsyncSecrets(AsyncResource):
         cache = self._state.cache
         if cache_key is None or not cache.enabled:
             return await fetch(None)
-        live = sys.modules.get("infisical_async._live_cache")
-        if live is not None:  # never loaded: no client of this process has a live cache
-            live.follow_project(self._client, cache_key[1])
+        live = self._state.live_cache
+        if live is not None and isinstance(cache_key[1], str):
+            live.follow(self._client, cache_key[1])
         generation = cache.generation(cache_key[1])
         held = cache.revalidatable(cache_key)
         revalidation = Revalidation(etag=None if held is None else held[1])
@@ -874,8 +885,63 @@ class AsyncSecrets(AsyncResource):
         return structure(unwrap(data, "secrets"), tuple[Secret, ...])
 
 
-class _LeaderCancelled(Exception):
-    """The read that identical calls were waiting for was cancelled by its own caller."""
+class _Outcome:
+    """What a shared read came to, for the identical calls that waited on it."""
+
+    __slots__ = ("abandoned", "error", "traceback", "value")
+
+    def __init__(
+        self,
+        *,
+        value: Any = None,
+        error: Exception | None = None,
+        traceback: TracebackType | None = None,
+        abandoned: bool = False,
+    ) -> None:
+        self.value = value
+        self.error = error
+        self.traceback = traceback
+        self.abandoned = abandoned
+
+
+_ABANDONED = _Outcome(abandoned=True)
+
+
+async def _follow(shared: asyncio.Future[_Outcome], deadline: float | None) -> _Outcome:
+    """Wait for an identical read in flight, until this call's deadline at most.
+
+    ``asyncio.wait`` leaves the shared read running when we stop waiting, and, unlike
+    ``wait_for`` before Python 3.12, never trades our own cancellation for its result.
+    """
+    if deadline is None:
+        await asyncio.wait((shared,))
+    else:
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining > 0:
+            await asyncio.wait((shared,), timeout=remaining)
+        if not shared.done():
+            raise APITimeoutError(
+                "the call's deadline passed while waiting for an identical read in flight",
+                method="GET",
+                path="secrets",
+            )
+    return shared.result()
+
+
+async def _within(deadline: float | None, read: Coroutine[Any, Any, T]) -> T:
+    """``read``, given no more than what is left until ``deadline``."""
+    if deadline is None:
+        return await read
+    remaining = deadline - asyncio.get_running_loop().time()
+    if remaining <= 0:
+        read.close()  # never started
+        raise APITimeoutError("the call's deadline passed", method="GET", path="secrets")
+    failure: APITimeoutError
+    try:
+        return await asyncio.wait_for(read, remaining)
+    except asyncio.TimeoutError:
+        failure = APITimeoutError("the call's deadline passed", method="GET", path="secrets")
+    raise failure
 
 
 def _expect_key(secret: Secret, key: str) -> Secret:

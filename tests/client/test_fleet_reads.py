@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+import traceback
 
 import pytest
 from aiohttp import web
@@ -78,18 +79,65 @@ async def test_a_cancelled_caller_leaves_the_shared_read_to_the_others(
         assert client._state.inflight == {}
 
 
-async def test_a_follower_stops_waiting_at_its_own_deadline_and_leaves_the_read_running(
+async def test_a_follower_keeps_its_own_deadline_when_the_read_it_waits_on_is_cancelled(
     current_server: EmbeddedServer,
 ) -> None:
-    async with make_client(current_server, timeout=0.2) as client:
-        shared: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+    server = current_server
+    async with make_client(server, timeout=1.0) as client:
+        await client.secrets.create("X", "value")
+        server.control.delay_next(5, seconds=5.0, path="^/api/v4/secrets/X$", method="GET")
+        first = asyncio.ensure_future(client.secrets.get("X"))
+        await asyncio.sleep(0.05)
         started = time.monotonic()
-        with pytest.raises(APITimeoutError, match="identical read in flight"):
-            await client.secrets._follow(shared)
-        assert 0.15 < time.monotonic() - started < 2.0
-        assert not shared.done()  # the read others share is not cancelled
-        shared.set_result("answer")
-        assert await client.secrets._follow(shared) == "answer"
+        follower = asyncio.ensure_future(client.secrets.get("X"))  # 1 s for the whole call
+        await asyncio.sleep(0.85)
+        first.cancel()  # the follower now reads for itself, with what is left of its second
+        outcome = (await asyncio.gather(follower, return_exceptions=True))[0]
+        assert isinstance(outcome, APITimeoutError)
+        assert time.monotonic() - started < 1.5
+        assert first.cancelled()
+
+
+async def test_a_cancelled_follower_stays_cancelled_whatever_its_read_came_to(
+    current_server: EmbeddedServer,
+) -> None:
+    server = current_server
+    async with make_client(server, timeout=30) as client:
+        await client.secrets.create("X", "value")
+        server.control.delay_next(2, seconds=0.3, path="^/api/v4/secrets/X$", method="GET")
+        first = asyncio.ensure_future(client.secrets.get("X"))
+        await asyncio.sleep(0.05)
+        follower = asyncio.ensure_future(client.secrets.get("X"))
+        await asyncio.sleep(0.05)
+        first.cancel()
+        await asyncio.sleep(0)  # the first call gives up its read...
+        await asyncio.sleep(0)
+        follower.cancel()  # ...and the follower is cancelled before it wakes to that
+        outcome = (await asyncio.gather(follower, return_exceptions=True))[0]
+        assert isinstance(outcome, asyncio.CancelledError)
+        assert server.control.request_count(GET) == 1  # nobody read again
+        assert client._state.inflight == {}
+
+
+async def test_a_followers_traceback_holds_none_of_the_first_callers_frames(
+    current_server: EmbeddedServer,
+) -> None:
+    server = current_server
+    async with make_client(server, max_retries=0) as client:
+        server.control.delay_next(1, seconds=0.2, path="^/api/v4/secrets/NOPE$", method="GET")
+
+        async def first_callers_own_code() -> object:
+            return await client.secrets.get("NOPE")
+
+        async def followers_code() -> object:
+            return await client.secrets.get("NOPE")
+
+        first = asyncio.ensure_future(first_callers_own_code())
+        await asyncio.sleep(0.05)
+        outcomes = await asyncio.gather(first, followers_code(), return_exceptions=True)
+        assert all(isinstance(o, NotFoundError) for o in outcomes)
+        frames = [f.name for f in traceback.extract_tb(outcomes[1].__traceback__)]  # type: ignore[union-attr]
+        assert "followers_code" in frames and "first_callers_own_code" not in frames
 
 
 async def test_a_shared_failure_reaches_every_caller_and_is_never_left_unretrieved(
