@@ -508,14 +508,16 @@ class Transport:
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def open_stream(
-        self, method: str, path: str, *, json: Any, token: str
+        self, method: str, path: str, *, json: Any, token: str, answer_within: float | None
     ) -> aiohttp.ClientResponse:
         """Send one request whose answer is a long-lived stream (server-sent events) and
         return the open response; the caller reads it and must ``close()`` it.
 
-        No retries and no total deadline: only ``timeout.connect`` applies, and the caller
-        watches the stream itself. An error answer is read (bounded) and raised mapped,
-        exactly as `request` maps it, with nothing of the request in its chain.
+        No retries and no total deadline: ``timeout.connect`` bounds the connection and
+        ``answer_within`` the wait for the answer's headers (a server that takes the
+        request and says nothing would otherwise hold it forever); the caller watches the
+        stream itself. An error answer is read (bounded) and raised mapped, exactly as
+        `request` maps it, with nothing of the request in its chain.
         """
         session = self.session()
         headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
@@ -523,18 +525,21 @@ class Transport:
             headers = {**self._headers, **headers}
         failure: InfisicalError
         try:
-            response = await session.request(
-                method,
-                self.base_url + path,
-                json=json,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(
-                    total=None, connect=self.timeout.connect, sock_read=None
+            response = await asyncio.wait_for(
+                session.request(
+                    method,
+                    self.base_url + path,
+                    json=json,
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(
+                        total=None, connect=self.timeout.connect, sock_read=None
+                    ),
+                    proxy=self._proxy,
+                    allow_redirects=False,
+                    raise_for_status=False,
+                    ssl=self._ssl if self._ssl is not None else True,
                 ),
-                proxy=self._proxy,
-                allow_redirects=False,
-                raise_for_status=False,
-                ssl=self._ssl if self._ssl is not None else True,
+                answer_within,
             )
             if response.status < 300:
                 return response

@@ -266,6 +266,7 @@ class Watcher:
                     SUBSCRIBE_PATH,
                     json={"projectId": self.scope.project_id, "register": self.scope.register()},
                     token=token,
+                    answer_within=self.policy.heartbeat_timeout,
                 )
             except (AuthenticationError, PermissionDeniedError) as exc:
                 if relogged or not tokens.can_login:
