@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -120,9 +119,6 @@ class LiveCache:
             log.exception("on_change callback failed")
 
 
-_LIVE: weakref.WeakKeyDictionary[ClientState, LiveCache] = weakref.WeakKeyDictionary()
-
-
 def enable_live_cache(
     state: ClientState,
     *,
@@ -130,6 +126,6 @@ def enable_live_cache(
     poll_interval: float,
     on_change: ChangeCallback | None,
 ) -> None:
-    _LIVE[state] = state.live_cache = LiveCache(
+    state.live_cache = LiveCache(
         state, safety_ttl=safety_ttl, poll_interval=poll_interval, on_change=on_change
     )
