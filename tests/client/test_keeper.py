@@ -43,7 +43,8 @@ class VirtualTime:
     def __init__(self) -> None:
         # Start where the real clock is: a token got before the switch keeps its meaning
         # (a fixed start would make its expiry depend on how long the machine has been up).
-        self.now = real_time.monotonic()
+        # Whole seconds: lives like 120 s stay exact when added and taken away again.
+        self.now = float(int(real_time.monotonic()))
         self.sleeps: list[float] = []
         self._budget = 0
         self._idle = asyncio.Event()
