@@ -81,7 +81,8 @@ class InfisicalClient:
         min_ttl: Smallest TTL accepted for dynamic secrets (the server's floor is 1 minute).
         coalesce_reads: Identical ``secrets.get``/``list`` calls in flight at the same time
             share one request (with the cache on or off): the first caller's. If that
-            caller is cancelled, the others send their own.
+            caller is cancelled, another sends it again for the rest, each within its
+            own deadline.
         pace_rate_limits: Follow the server's ``x-ratelimit-*`` headers (Infisical Cloud):
             wait for a spent window instead of sending into a 429, or raise
             ``RateLimitError`` at once when the wait would pass the call's deadline.

@@ -27,6 +27,7 @@ from .._validation import flag, pick, require_name, require_path
 from ..errors import (
     APIConnectionError,
     APITimeoutError,
+    InfisicalError,
     InternalServerError,
     InvalidArgumentError,
     ResponseValidationError,
@@ -138,7 +139,7 @@ class AsyncSecrets(AsyncResource):
                 return await self._lead_again(flight, cache_key, fetch, deadline)
             outcome = await _follow(shared, deadline)
             if outcome.error is not None:
-                raise outcome.error.with_traceback(outcome.traceback)
+                raise _own_copy(outcome.error).with_traceback(outcome.traceback)
             if not outcome.abandoned:
                 return outcome.value  # type: ignore[no-any-return]
             rejoined = True
@@ -173,7 +174,8 @@ class AsyncSecrets(AsyncResource):
         finally:
             if inflight.get(flight) is published:
                 del inflight[flight]
-            published.set_result(outcome)
+            if not published.done():  # _lead_again may have given up on us already
+                published.set_result(outcome)
 
     async def _lead_again(
         self,
@@ -929,19 +931,49 @@ async def _follow(shared: asyncio.Future[_Outcome], deadline: float | None) -> _
 
 
 async def _within(deadline: float | None, read: Coroutine[Any, Any, T]) -> T:
-    """``read``, given no more than what is left until ``deadline``."""
+    """``read``, given no more than what is left until ``deadline``.
+
+    The read runs in a task of its own, waited on with ``asyncio.wait``: unlike
+    ``wait_for`` before Python 3.12, it never trades our cancellation for the read's
+    result, and when we stop waiting (cancelled, or out of time) the read is cancelled.
+    """
     if deadline is None:
         return await read
     remaining = deadline - asyncio.get_running_loop().time()
     if remaining <= 0:
         read.close()  # never started
         raise APITimeoutError("the call's deadline passed", method="GET", path="secrets")
-    failure: APITimeoutError
+    task = asyncio.ensure_future(read)
+    task.add_done_callback(_retrieved)
     try:
-        return await asyncio.wait_for(read, remaining)
-    except asyncio.TimeoutError:
-        failure = APITimeoutError("the call's deadline passed", method="GET", path="secrets")
-    raise failure
+        done, _ = await asyncio.wait((task,), timeout=remaining)
+    except BaseException:  # we are cancelled: the read goes with us
+        task.cancel()
+        raise
+    if not done:
+        task.cancel()
+        raise APITimeoutError("the call's deadline passed", method="GET", path="secrets")
+    return task.result()
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """A read we stopped waiting for may still fail: that is not "never retrieved"."""
+    if not task.cancelled():
+        task.exception()
+
+
+def _own_copy(error: Exception) -> Exception:
+    """The shared read's error for one more caller: a copy of our own exception types,
+    without the first caller's context (the exception it was handling) or traceback,
+    which are not the others' to see, and which their raising must not change.
+    Exceptions of other kinds (bugs) cannot be copied safely and are shared as they are.
+    """
+    if not isinstance(error, InfisicalError):
+        return error
+    copy = error.__class__.__new__(error.__class__)
+    copy.args = error.args
+    copy.__dict__.update(error.__dict__)
+    return copy
 
 
 def _expect_key(secret: Secret, key: str) -> Secret:

@@ -140,6 +140,75 @@ async def test_a_followers_traceback_holds_none_of_the_first_callers_frames(
         assert "followers_code" in frames and "first_callers_own_code" not in frames
 
 
+async def test_a_follower_gets_its_own_copy_of_a_shared_error(
+    current_server: EmbeddedServer,
+) -> None:
+    server = current_server
+    async with make_client(server, max_retries=0) as client:
+        server.control.delay_next(1, seconds=0.2, path="^/api/v4/secrets/NOPE$", method="GET")
+
+        async def first_caller_handling_its_own_error() -> object:
+            try:
+                raise RuntimeError("the first caller's private business")
+            except RuntimeError:
+                return await client.secrets.get("NOPE")
+
+        first = asyncio.ensure_future(first_caller_handling_its_own_error())
+        await asyncio.sleep(0.05)
+        theirs, ours = await asyncio.gather(
+            first, client.secrets.get("NOPE"), return_exceptions=True
+        )
+        assert isinstance(theirs, NotFoundError) and isinstance(ours, NotFoundError)
+        assert ours is not theirs and str(ours) == str(theirs) and ours.status_code == 404
+        assert ours.__context__ is None and ours.__cause__ is None  # not the first's
+        assert isinstance(theirs.__context__, RuntimeError)  # the first's, untouched
+
+
+async def test_a_follower_cancelled_twice_while_its_new_read_cleans_up_leaves_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from infisical_async.resources.secrets import AsyncSecrets
+
+    reads: list[int] = []
+
+    async def slow_read(self: AsyncSecrets, cache_key: object, fetch: object) -> object:
+        reads.append(1)
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.01)  # cleanup that awaits (a shared cache's lock release)
+            raise
+
+    monkeypatch.setattr(AsyncSecrets, "_through_cache", slow_read)
+    loop_errors: list[dict[str, object]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _, ctx: loop_errors.append(ctx))
+    key = ("get", "p", "dev", "/", "X")
+    async with AsyncInfisicalClient(
+        site_url="http://127.0.0.1:9",
+        auth=UniversalAuth(client_id="i", client_secret="s"),
+        project_id="p",
+        environment="dev",
+        timeout=30,
+    ) as client:
+        first = asyncio.ensure_future(client.secrets._read(key, None))  # type: ignore[arg-type]
+        await asyncio.sleep(0.01)
+        follower = asyncio.ensure_future(client.secrets._read(key, None))  # type: ignore[arg-type]
+        await asyncio.sleep(0.01)
+        first.cancel()
+        await asyncio.sleep(0.05)  # the follower now leads a read of its own
+        assert len(reads) == 2
+        follower.cancel()
+        await asyncio.sleep(0)
+        follower.cancel()  # again, while that read's cleanup awaits
+        outcomes = await asyncio.gather(first, follower, return_exceptions=True)
+        assert all(isinstance(o, asyncio.CancelledError) for o in outcomes)
+        await asyncio.sleep(0.05)
+        assert client._state.inflight == {}
+    gc.collect()
+    await asyncio.sleep(0)
+    assert loop_errors == []
+
+
 async def test_a_shared_failure_reaches_every_caller_and_is_never_left_unretrieved(
     current_server: EmbeddedServer, caplog: pytest.LogCaptureFixture
 ) -> None:
