@@ -342,6 +342,9 @@ class Watcher:
                 )
                 return
             except Exception as exc:  # the stream broke: aiohttp payload/connection errors
+                # aiohttp raises one shared "connection closed" object: its traceback would
+                # keep this frame, and with it the client and its cached secrets, alive.
+                exc.__traceback__ = None
                 self._check()
                 log.info("event stream broke (%s): reconnecting", type(exc).__name__)
                 return

@@ -126,3 +126,21 @@ async def test_a_closed_live_cache_client_is_not_kept_alive() -> None:
     del client
     gc.collect()
     assert state() is None
+
+
+async def test_a_live_cache_client_that_read_and_closed_is_not_kept_alive() -> None:
+    async with EmbeddedServer(events_ping_interval=0.05) as srv:
+        srv.control.seed({"DB": "one"})
+        client = make_client(srv, cache_ttl=300, cache_mode="live")
+        assert (await client.secrets.get("DB")).value == "one"
+        for _ in range(300):  # the live cache's watch is streaming
+            if srv.control.event_streams:
+                break
+            await asyncio.sleep(0.01)
+        assert srv.control.event_streams
+        await client.aclose()
+        state = weakref.ref(client._state)
+        del client
+        await asyncio.sleep(0.05)
+        gc.collect()
+        assert state() is None  # nor its caches, which hold secret values
