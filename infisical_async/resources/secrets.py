@@ -947,13 +947,28 @@ async def _within(deadline: float | None, read: Coroutine[Any, Any, T]) -> T:
     task.add_done_callback(_retrieved)
     try:
         done, _ = await asyncio.wait((task,), timeout=remaining)
-    except BaseException:  # we are cancelled: the read goes with us
+    except BaseException:  # we are cancelled: the read goes with us, cleaned up
         task.cancel()
+        await _settled(task)
         raise
     if not done:
         task.cancel()
+        if await _settled(task):
+            raise asyncio.CancelledError
         raise APITimeoutError("the call's deadline passed", method="GET", path="secrets")
     return task.result()
+
+
+async def _settled(task: asyncio.Future[Any]) -> bool:
+    """Wait until a cancelled read has cleaned up (it may release a shared cache's lock),
+    as ``wait_for`` does; True if we were cancelled meanwhile (the caller re-raises)."""
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait((task,))
+        except asyncio.CancelledError:
+            cancelled = True
+    return cancelled
 
 
 def _retrieved(task: asyncio.Future[Any]) -> None:
@@ -972,7 +987,11 @@ def _own_copy(error: Exception) -> Exception:
         return error
     copy = error.__class__.__new__(error.__class__)
     copy.args = error.args
-    copy.__dict__.update(error.__dict__)
+    for name, value in error.__dict__.items():
+        if name == "__notes__":  # added by the first caller's handlers: its own business
+            continue
+        # Containers (issues, errors, details) are copied too: no caller changes another's.
+        copy.__dict__[name] = value.copy() if isinstance(value, (list, dict)) else value
     return copy
 
 

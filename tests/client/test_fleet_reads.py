@@ -151,7 +151,11 @@ async def test_a_follower_gets_its_own_copy_of_a_shared_error(
             try:
                 raise RuntimeError("the first caller's private business")
             except RuntimeError:
-                return await client.secrets.get("NOPE")
+                try:
+                    return await client.secrets.get("NOPE")
+                except NotFoundError as exc:
+                    exc.__notes__ = ["tenant=alice"]  # as add_note() does (3.11+)
+                    raise
 
         first = asyncio.ensure_future(first_caller_handling_its_own_error())
         await asyncio.sleep(0.05)
@@ -161,7 +165,9 @@ async def test_a_follower_gets_its_own_copy_of_a_shared_error(
         assert isinstance(theirs, NotFoundError) and isinstance(ours, NotFoundError)
         assert ours is not theirs and str(ours) == str(theirs) and ours.status_code == 404
         assert ours.__context__ is None and ours.__cause__ is None  # not the first's
+        assert not hasattr(ours, "__notes__")
         assert isinstance(theirs.__context__, RuntimeError)  # the first's, untouched
+        assert theirs.__notes__ == ["tenant=alice"]
 
 
 async def test_a_follower_cancelled_twice_while_its_new_read_cleans_up_leaves_nothing(
@@ -170,6 +176,7 @@ async def test_a_follower_cancelled_twice_while_its_new_read_cleans_up_leaves_no
     from infisical_async.resources.secrets import AsyncSecrets
 
     reads: list[int] = []
+    cleaned: list[int] = []
 
     async def slow_read(self: AsyncSecrets, cache_key: object, fetch: object) -> object:
         reads.append(1)
@@ -177,6 +184,7 @@ async def test_a_follower_cancelled_twice_while_its_new_read_cleans_up_leaves_no
             await asyncio.sleep(3600)
         except asyncio.CancelledError:
             await asyncio.sleep(0.01)  # cleanup that awaits (a shared cache's lock release)
+            cleaned.append(1)
             raise
 
     monkeypatch.setattr(AsyncSecrets, "_through_cache", slow_read)
@@ -202,6 +210,7 @@ async def test_a_follower_cancelled_twice_while_its_new_read_cleans_up_leaves_no
         follower.cancel()  # again, while that read's cleanup awaits
         outcomes = await asyncio.gather(first, follower, return_exceptions=True)
         assert all(isinstance(o, asyncio.CancelledError) for o in outcomes)
+        assert len(cleaned) == 2  # each read had cleaned up when its caller's call ended
         await asyncio.sleep(0.05)
         assert client._state.inflight == {}
     gc.collect()
