@@ -514,10 +514,10 @@ class Transport:
         return the open response; the caller reads it and must ``close()`` it.
 
         No retries and no total deadline: ``timeout.connect`` bounds the connection and
-        ``answer_within`` the wait for the answer's headers (a server that takes the
-        request and says nothing would otherwise hold it forever); the caller watches the
-        stream itself. An error answer is read (bounded) and raised mapped, exactly as
-        `request` maps it, with nothing of the request in its chain.
+        ``answer_within`` every wait for data, the answer's headers included (a server
+        that takes the request and says nothing would otherwise hold it forever). An
+        error answer is read (bounded) and raised mapped, exactly as `request` maps it,
+        with nothing of the request in its chain.
         """
         session = self.session()
         headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
@@ -525,21 +525,20 @@ class Transport:
             headers = {**self._headers, **headers}
         failure: InfisicalError
         try:
-            response = await asyncio.wait_for(
-                session.request(
-                    method,
-                    self.base_url + path,
-                    json=json,
-                    headers=headers,
-                    timeout=aiohttp.ClientTimeout(
-                        total=None, connect=self.timeout.connect, sock_read=None
-                    ),
-                    proxy=self._proxy,
-                    allow_redirects=False,
-                    raise_for_status=False,
-                    ssl=self._ssl if self._ssl is not None else True,
+            response = await session.request(
+                method,
+                self.base_url + path,
+                json=json,
+                headers=headers,
+                # sock_read bounds every wait for data: the answer's headers, and then
+                # each silence of the stream (the caller reconnects on either).
+                timeout=aiohttp.ClientTimeout(
+                    total=None, connect=self.timeout.connect, sock_read=answer_within
                 ),
-                answer_within,
+                proxy=self._proxy,
+                allow_redirects=False,
+                raise_for_status=False,
+                ssl=self._ssl if self._ssl is not None else True,
             )
             if response.status < 300:
                 return response

@@ -180,10 +180,10 @@ async def test_a_subscription_the_server_never_answers_is_given_up_and_retried()
     async with EmbeddedServer(events_ping_interval=0.05) as srv, make_client(srv) as client:
         sleep = FakeSleep()
         client._state.sleep = sleep
-        # The server takes the first subscription and says nothing for a minute.
-        srv.control.delay_next(1, seconds=60, path="^/api/v1/events/subscribe", method="POST")
+        # The server takes the first subscription and says nothing for 5 s.
+        srv.control.delay_next(1, seconds=5, path="^/api/v1/events/subscribe", method="POST")
         async with watching(client, heartbeat_timeout=0.3) as (items, _):
-            await until_streams(srv)  # the retry connected, well within the minute
+            await until_streams(srv)  # the retry connected, well within those 5 s
             assert srv.control.request_count(SUBSCRIBE) == 2
             assert len(sleep.delays) == 1  # one backoff, after the unanswered request
             assert items.empty()
