@@ -429,18 +429,8 @@ class Transport:
                     if status < 300:
                         revalidation.etag = response.headers.get("etag")
                 body = await self._read(response, method, path)
-                if status >= 400:
-                    raise error_from_response(
-                        status, body, response.headers, method=method, path=path
-                    )
                 if status >= 300:
-                    # Never follow: a redirect would carry the token to another host.
-                    raise ResponseValidationError(
-                        f"unexpected redirect ({status}); check the site URL",
-                        status_code=status,
-                        method=method,
-                        path=path,
-                    )
+                    raise _refusal(status, body, response.headers, method, path)
         except (asyncio.TimeoutError, aiohttp.ClientError, OSError, RuntimeError) as exc:
             mapped = self._failure_of(exc, session, method, path)
             if mapped is None:
@@ -552,17 +542,7 @@ class Transport:
                 raise
             failure = mapped
         else:
-            if response.status >= 400:
-                failure = error_from_response(
-                    response.status, body, response.headers, method=method, path=path
-                )
-            else:
-                failure = ResponseValidationError(
-                    f"unexpected redirect ({response.status}); check the site URL",
-                    status_code=response.status,
-                    method=method,
-                    path=path,
-                )
+            failure = _refusal(response.status, body, response.headers, method, path)
         raise failure
 
     def __repr__(self) -> str:
@@ -582,6 +562,21 @@ def _abandon_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_abandon_after_fork)
+
+
+def _refusal(
+    status: int, body: bytes, headers: Mapping[str, str], method: str, path: str
+) -> InfisicalError:
+    """The error for an answer of status 300 or more: the mapped API error, or, for a
+    redirect, a refusal to follow (it would carry the token to another host)."""
+    if status >= 400:
+        return error_from_response(status, body, headers, method=method, path=path)
+    return ResponseValidationError(
+        f"unexpected redirect ({status}); check the site URL",
+        status_code=status,
+        method=method,
+        path=path,
+    )
 
 
 def _decode(body: bytes, status: int, method: str, path: str) -> Any:
