@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio.base_events
+import json
+import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -58,6 +60,18 @@ async def server(compat: str) -> AsyncIterator[EmbeddedServer]:
 async def current_server() -> AsyncIterator[EmbeddedServer]:
     async with EmbeddedServer() as srv:
         yield srv
+
+
+def modules_loaded_after(setup: str, candidates: Iterable[str]) -> list[str]:
+    """Which of ``candidates`` a fresh interpreter has loaded once it ran ``setup``."""
+    code = (
+        f"import json, sys\n{setup}\n"
+        f"print(json.dumps([m for m in {list(candidates)!r} if m in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    return list(json.loads(done.stdout))
 
 
 def make_client(srv: EmbeddedServer, **options: object) -> AsyncInfisicalClient:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -43,17 +42,3 @@ def test_names_only_annotations_use_move_under_type_checking() -> None:
 def test_a_module_whose_imports_all_run_is_left_as_it_is() -> None:
     source = "from __future__ import annotations\n\nfrom os import sep\n\nX = sep\n"
     assert generate_sync.typing_only_imports(source) == source
-
-
-def test_the_blocking_client_loads_no_login_method_keeper_or_watch() -> None:
-    script = (
-        "import sys\n"
-        "from infisical_sync import InfisicalClient\n"
-        "late = ['infisical_async.auth_methods', 'infisical_async._keeper',\n"
-        "        'infisical_async._watch', 'infisical_async._env', 'infisical_async.providers']\n"
-        "print(' '.join(m for m in late if m in sys.modules))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert out.stdout.split() == []

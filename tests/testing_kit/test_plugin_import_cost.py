@@ -3,23 +3,16 @@ importing it must not load the server, aiohttp.web or the client."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
+
+from ..conftest import modules_loaded_after
 
 SERVER_MODULES = ("aiohttp.web", "infisical_async.testing._server", "infisical_async.testing._app")
 
 
 def modules_after_plugin_import(*candidates: str) -> list[str]:
-    code = (
-        "import json, sys\n"
-        "import infisical_async.testing.pytest_plugin\n"
-        f"print(json.dumps([m for m in {list(candidates)!r} if m in sys.modules]))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    return list(json.loads(done.stdout))
+    return modules_loaded_after("import infisical_async.testing.pytest_plugin", candidates)
 
 
 def test_the_plugin_loads_no_server_module() -> None:
