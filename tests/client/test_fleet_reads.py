@@ -15,6 +15,7 @@ from infisical_async import (
     AsyncInfisicalClient,
     NotFoundError,
     RateLimitError,
+    Secret,
     UniversalAuth,
 )
 from infisical_async._pacing import PROBE_PATIENCE, PROBE_POLL, Pacer
@@ -26,6 +27,22 @@ GET = "GET /api/v4/secrets/{name}"
 LIST = "GET /api/v4/secrets"
 
 
+def hold_gets(server: EmbeddedServer, key: str, *, seconds: float, count: int = 1) -> None:
+    """Have the server hold its next ``count`` gets of ``key`` for ``seconds``."""
+    server.control.delay_next(count, seconds=seconds, path=f"^/api/v4/secrets/{key}$", method="GET")
+
+
+async def read_in_flight(
+    client: AsyncInfisicalClient, server: EmbeddedServer, *, hold: float, holds: int = 1
+) -> asyncio.Future[Secret]:
+    """Start a get of X that the server holds for ``hold`` seconds (and ``holds - 1`` more
+    after it): once this returns, it is the read in flight that identical calls join."""
+    hold_gets(server, "X", seconds=hold, count=holds)
+    first = asyncio.ensure_future(client.secrets.get("X"))
+    await asyncio.sleep(0.05)
+    return first
+
+
 @pytest.mark.parametrize("cache_ttl", [0, 60])
 async def test_64_identical_concurrent_gets_send_one_request(
     current_server: EmbeddedServer, cache_ttl: float
@@ -33,7 +50,7 @@ async def test_64_identical_concurrent_gets_send_one_request(
     server = current_server
     async with make_client(server, cache_ttl=cache_ttl) as client:
         await client.secrets.create("X", "value")
-        server.control.delay_next(1, seconds=0.2, path="^/api/v4/secrets/X$", method="GET")
+        hold_gets(server, "X", seconds=0.2)
         results = await asyncio.gather(*(client.secrets.get("X") for _ in range(64)))
         assert {r.value for r in results} == {"value"}
         assert server.control.request_count(GET) == 1
@@ -48,9 +65,7 @@ async def test_a_read_never_joins_one_that_began_before_a_write(
     server = current_server
     async with make_client(server) as client:
         await client.secrets.create("X", "old")
-        server.control.delay_next(1, seconds=0.3, path="^/api/v4/secrets/X$", method="GET")
-        first = asyncio.ensure_future(client.secrets.get("X"))
-        await asyncio.sleep(0.05)
+        first = await read_in_flight(client, server, hold=0.3)
         await client.secrets.update("X", value="new")
         second = await client.secrets.get("X")  # after the write: its own request
         assert second.value == "new"
@@ -64,9 +79,7 @@ async def test_a_cancelled_caller_leaves_the_shared_read_to_the_others(
     server = current_server
     async with make_client(server) as client:
         await client.secrets.create("X", "value")
-        server.control.delay_next(1, seconds=0.3, path="^/api/v4/secrets/X$", method="GET")
-        first = asyncio.ensure_future(client.secrets.get("X"))
-        await asyncio.sleep(0.05)  # the first call is now the one in flight
+        first = await read_in_flight(client, server, hold=0.3)
         followers = [asyncio.ensure_future(client.secrets.get("X")) for _ in range(4)]
         await asyncio.sleep(0.05)
         first.cancel()
@@ -85,9 +98,7 @@ async def test_a_follower_keeps_its_own_deadline_when_the_read_it_waits_on_is_ca
     server = current_server
     async with make_client(server, timeout=1.0) as client:
         await client.secrets.create("X", "value")
-        server.control.delay_next(5, seconds=5.0, path="^/api/v4/secrets/X$", method="GET")
-        first = asyncio.ensure_future(client.secrets.get("X"))
-        await asyncio.sleep(0.05)
+        first = await read_in_flight(client, server, hold=5.0, holds=5)
         started = time.monotonic()
         follower = asyncio.ensure_future(client.secrets.get("X"))  # 1 s for the whole call
         await asyncio.sleep(0.85)
@@ -104,9 +115,7 @@ async def test_a_cancelled_follower_stays_cancelled_whatever_its_read_came_to(
     server = current_server
     async with make_client(server, timeout=30) as client:
         await client.secrets.create("X", "value")
-        server.control.delay_next(2, seconds=0.3, path="^/api/v4/secrets/X$", method="GET")
-        first = asyncio.ensure_future(client.secrets.get("X"))
-        await asyncio.sleep(0.05)
+        first = await read_in_flight(client, server, hold=0.3, holds=2)
         follower = asyncio.ensure_future(client.secrets.get("X"))
         await asyncio.sleep(0.05)
         first.cancel()
@@ -124,7 +133,7 @@ async def test_a_followers_traceback_holds_none_of_the_first_callers_frames(
 ) -> None:
     server = current_server
     async with make_client(server, max_retries=0) as client:
-        server.control.delay_next(1, seconds=0.2, path="^/api/v4/secrets/NOPE$", method="GET")
+        hold_gets(server, "NOPE", seconds=0.2)
 
         async def first_callers_own_code() -> object:
             return await client.secrets.get("NOPE")
@@ -145,7 +154,7 @@ async def test_a_follower_gets_its_own_copy_of_a_shared_error(
 ) -> None:
     server = current_server
     async with make_client(server, max_retries=0) as client:
-        server.control.delay_next(1, seconds=0.2, path="^/api/v4/secrets/NOPE$", method="GET")
+        hold_gets(server, "NOPE", seconds=0.2)
 
         async def first_caller_handling_its_own_error() -> object:
             try:
@@ -223,7 +232,7 @@ async def test_a_shared_failure_reaches_every_caller_and_is_never_left_unretriev
 ) -> None:
     server = current_server
     async with make_client(server, max_retries=0) as client:
-        server.control.delay_next(1, seconds=0.2, path="^/api/v4/secrets/NOPE$", method="GET")
+        hold_gets(server, "NOPE", seconds=0.2)
         calls = [client.secrets.get("NOPE") for _ in range(8)]
         outcomes = await asyncio.gather(*calls, return_exceptions=True)
         assert all(isinstance(o, NotFoundError) for o in outcomes)
