@@ -16,6 +16,8 @@ import pytest
 
 from infisical_async.testing import EmbeddedServer
 
+from ..sync.test_lifecycle import WAIT_CHILD
+
 PROCESS_TIMEOUT = 30.0
 
 SCRIPT = """
@@ -32,15 +34,7 @@ async def in_child(client):
         return
     raise AssertionError("the child used the parent's client")
 
-def wait_child(pid):
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-    sys.exit("the forked child did not exit")
+<<wait_child>>
 
 async def main():
     client = AsyncInfisicalClient(
@@ -56,7 +50,7 @@ async def main():
     if pid == 0:
         code = 0
         try:
-            CHILD
+            <<child>>
         except BaseException:
             traceback.print_exc()
             code = 3
@@ -87,7 +81,11 @@ def server() -> Iterator[EmbeddedServer]:
 def test_a_forked_child_leaves_the_parents_connections_alone(
     server: EmbeddedServer, child: str
 ) -> None:
-    source = textwrap.dedent(SCRIPT).replace("CHILD", child)
+    source = (
+        textwrap.dedent(SCRIPT)
+        .replace("<<wait_child>>", textwrap.dedent(WAIT_CHILD))
+        .replace("<<child>>", child)
+    )
     done = subprocess.run(
         [sys.executable, "-X", "dev", "-c", source, json.dumps(server.info.as_json())],
         capture_output=True,

@@ -24,17 +24,7 @@ from .conftest import make_sync_client
 
 PROCESS_TIMEOUT = 30.0
 
-PRELUDE = """
-import json, os, signal, sys, threading, time
-from infisical_sync import InfisicalClient, UniversalAuth
-info = json.loads(sys.argv[1])
-def make_client():
-    return InfisicalClient(
-        site_url=info["site_url"],
-        auth=UniversalAuth(client_id=info["client_id"], client_secret=info["client_secret"]),
-        project_id=info["project_id"],
-        environment="dev",
-    )
+WAIT_CHILD = """
 def wait_child(pid):
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -45,6 +35,24 @@ def wait_child(pid):
     os.kill(pid, signal.SIGKILL)
     sys.exit("the forked child did not exit")
 """
+"""Source for a script that forks: the child's exit code, or SIGKILL after 10 s (needs
+``os``, ``signal``, ``sys`` and ``time`` imported)."""
+
+PRELUDE = (
+    """
+import json, os, signal, sys, threading, time
+from infisical_sync import InfisicalClient, UniversalAuth
+info = json.loads(sys.argv[1])
+def make_client():
+    return InfisicalClient(
+        site_url=info["site_url"],
+        auth=UniversalAuth(client_id=info["client_id"], client_secret=info["client_secret"]),
+        project_id=info["project_id"],
+        environment="dev",
+    )
+"""
+    + WAIT_CHILD
+)
 
 
 @pytest.fixture
