@@ -174,8 +174,7 @@ class AsyncSecrets(AsyncResource):
         finally:
             if inflight.get(flight) is published:
                 del inflight[flight]
-            if not published.done():  # _lead_again may have given up on us already
-                published.set_result(outcome)
+            published.set_result(outcome)
 
     async def _lead_again(
         self,
@@ -193,7 +192,9 @@ class AsyncSecrets(AsyncResource):
         try:
             return await _within(deadline, self._lead(flight, cache_key, fetch, published))
         finally:
-            if not published.done():  # cut short before the read began: nobody publishes
+            # A read that began published in its own finally (_within waits for that);
+            # one cut short before it began did not.
+            if not published.done():
                 if inflight.get(flight) is published:
                     del inflight[flight]
                 published.set_result(_ABANDONED)
