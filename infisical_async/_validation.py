@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from .errors import InvalidArgumentError, MissingArgumentError
 
-__all__ = ["flag", "pick", "require_name", "require_path", "require_route", "require_str"]
+__all__ = [
+    "flag",
+    "pick",
+    "remember_accepted",
+    "require_name",
+    "require_path",
+    "require_route",
+    "require_str",
+]
 
 T = TypeVar("T")
+C = TypeVar("C", bound=Callable[..., str])
 
 
 def pick(value: T | None, default: T | None, argument: str) -> T:
@@ -38,28 +49,44 @@ def require_name(value: Any, argument: str) -> str:
     return name
 
 
-_CHECKED_PATHS: dict[str, str] = {}
-"""Paths already accepted, and their normal form: most calls repeat a handful of them."""
-_MAX_CHECKED = 1024
 _MAX_REMEMBERED_LENGTH = 256
 
 
+def remember_accepted(limit: int) -> Callable[[C], C]:
+    """Memoise a check of ``(value, argument, ...)`` by exact ``str`` value: most calls
+    repeat a handful of paths and names. Refused values raise, so are never kept; at most
+    ``limit`` values of up to 256 characters are kept, and a full memo starts over (one-off
+    values, such as lease ids, must not crowd out the ones in use)."""
+
+    def wrap(check: C) -> C:
+        memo: dict[str, str] = {}
+
+        @functools.wraps(check)
+        def checked(value: Any, *rest: Any, **named: Any) -> str:
+            # type(), not __class__: a str subclass may claim to be str and be another value.
+            if type(value) is str and (known := memo.get(value)) is not None:
+                return known
+            result: str = check(value, *rest, **named)
+            if type(value) is str and len(value) <= _MAX_REMEMBERED_LENGTH:
+                if len(memo) >= limit:
+                    memo.clear()
+                memo[value] = result
+            return result
+
+        return cast("C", checked)
+
+    return wrap
+
+
+@remember_accepted(1024)
 def require_path(value: Any, argument: str) -> str:
     """A folder path such as ``/`` or ``/app/db``; normalised as the server does."""
-    # type(), not __class__: a str subclass may claim to be str and return another path.
-    if type(value) is str and (normal := _CHECKED_PATHS.get(value)) is not None:
-        return normal
     path = require_str(value, argument).strip()
     if not path.startswith("/"):
         raise InvalidArgumentError(argument, "must start with '/'")
     if "//" in path or any(part in (".", "..") for part in path.split("/")):
         raise InvalidArgumentError(argument, "must not contain empty, '.' or '..' segments")
-    normal = path.rstrip("/") or "/"
-    if type(value) is str and len(value) <= _MAX_REMEMBERED_LENGTH:
-        if len(_CHECKED_PATHS) >= _MAX_CHECKED:
-            _CHECKED_PATHS.clear()  # bounded; the paths in use come back at once
-        _CHECKED_PATHS[value] = normal
-    return normal
+    return path.rstrip("/") or "/"
 
 
 def require_route(value: Any, argument: str) -> str:

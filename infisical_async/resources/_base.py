@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .._serde import structure
+from .._validation import remember_accepted
 from ..errors import ApprovalRequiredError, InvalidArgumentError, ResponseValidationError
 from ..models import ApprovalRequest
 
@@ -15,31 +16,18 @@ if TYPE_CHECKING:
 __all__ = ["AsyncResource", "segment", "unwrap"]
 
 
+@remember_accepted(4096)
 def segment(value: str, argument: str = "path segment") -> str:
     """Percent-quote one path segment of a route.
 
     ``.`` and ``..`` are refused: URL libraries resolve them, so they would send the request
     to another route (and that route's 404 would look like an old server).
     """
-    # type(), not __class__: a str subclass may claim to be str and quote to another name.
-    if type(value) is str and (quoted := _QUOTED.get(value)) is not None:
-        return quoted
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgumentError(argument, "must be a non-empty string")
     if value in (".", ".."):
         raise InvalidArgumentError(argument, f"must not be {value!r}")
-    quoted = quote(value, safe="")
-    if type(value) is str and len(value) <= _MAX_QUOTED_LENGTH:
-        if len(_QUOTED) >= _MAX_QUOTED:
-            _QUOTED.clear()  # bounded; one-off ids (leases) must not crowd out hot names
-        _QUOTED[value] = quoted
-    return quoted
-
-
-_QUOTED: dict[str, str] = {}
-"""Segments already accepted, quoted: a service reads the same few names over and over."""
-_MAX_QUOTED = 4096
-_MAX_QUOTED_LENGTH = 256
+    return quote(value, safe="")
 
 
 def unwrap(data: Any, key: str) -> Any:
