@@ -431,7 +431,7 @@ class Transport:
                 body = await self._read(response, method, path)
                 if status >= 300:
                     raise _refusal(status, body, response.headers, method, path)
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError, RuntimeError) as exc:
+        except _EXCHANGE_FAILURES as exc:
             mapped = self._failure_of(exc, session, method, path)
             if mapped is None:
                 raise
@@ -536,7 +536,7 @@ class Transport:
                 body = await self._read(response, method, path)
             finally:
                 response.release()
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError, RuntimeError) as exc:
+        except _EXCHANGE_FAILURES as exc:
             mapped = self._failure_of(exc, session, method, path)
             if mapped is None:
                 raise
@@ -548,6 +548,9 @@ class Transport:
     def __repr__(self) -> str:
         return f"<Transport {self.base_url} closed={self._closed}>"
 
+
+_EXCHANGE_FAILURES = (asyncio.TimeoutError, aiohttp.ClientError, OSError, RuntimeError)
+"""What an exchange can fail with; `Transport._failure_of` says what each becomes."""
 
 _TRANSPORTS: weakref.WeakSet[Transport] = weakref.WeakSet()
 
